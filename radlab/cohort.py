@@ -105,7 +105,7 @@ class Cohort:
         excluded = {p[0] for p in problems if p[0]}
         self._check_columns(frames)
         if spec.images:
-            ids, problems = self._check_files(ids, problems, frames.get("files"))
+            ids, problems = self._check_files(ids, problems, frames.get("files"), known=set(ids) | excluded)
         state = {"frames": frames, "ids": [i for i in ids if i not in excluded],
                  "problems": pd.DataFrame(problems, columns=["case", "file", "problem"])}
         self._shared["tables"] = state
@@ -123,7 +123,7 @@ class Cohort:
             if table is None or col not in table.columns:
                 raise CatalogError(f"cohort {self.name!r}, key {key!r}: column {col!r} is not in the clinical table")
 
-    def _check_files(self, ids, problems, files_table):
+    def _check_files(self, ids, problems, files_table, *, known: set[str]):
         out = []
         for case in ids:
             missing = [f.path for f in self._files(case, files_table) if not Path(f.path).exists()]
@@ -131,7 +131,6 @@ class Cohort:
                 problems.append((case, missing[0], f"file not found ({len(missing)} of the case's files missing): case excluded"))
             else:
                 out.append(case)
-        known = set(ids)
         first = next(iter(self.spec.images.values()))
         if first.path is not None:
             for case in sorted(self._discover(first.path) - known):
@@ -351,8 +350,7 @@ class Cohort:
                 f"cohort {self.name!r}, case {case_id!r}: mask {f.path} does not lie on image {ref.path}: "
                 + "; ".join(diffs) + " (open with resample_masks=True to resample the mask onto the image grid)")
         fn = _read_resampled_mask if diffs else read_mask_voxels
-        args = (f.path, f.format, ref) if diffs else (f.path, f.format, ref)
-        return _lazy(fn, *args, label=f.label, shape=ref.shape, dtype="uint8" if f.label is not None or diffs else h.dtype,
+        return _lazy(fn, f.path, f.format, ref, label=f.label, shape=ref.shape, dtype="uint8" if f.label is not None or diffs else h.dtype,
                      token=("mask", f.path, f.label, bool(diffs)))
 
     # ------------------------------------------------------------------ cohort-wide tables and checks

@@ -116,6 +116,8 @@ def read_header(path: str | Path, fmt: str = "auto") -> Header:
 
 def read_voxels(header: Header) -> np.ndarray:
     """Read an image's voxels as a (z, y, x) array; the geometry must match its header."""
+    if header.path.endswith(".nii.gz"):
+        _check_gzip_nifti(header.path)
     try:
         if header.format == "dicom":
             reader = sitk.ImageSeriesReader()
@@ -144,6 +146,32 @@ def read_mask_voxels(path: str, fmt: str, reference: Header, *, roi: str | int |
         return _seg_mask(path, roi, reference)
     array = read_voxels(read_header(path, fmt))
     return (array == label).astype(np.uint8) if label is not None else array
+
+
+def _check_gzip_nifti(path: str) -> None:
+    """ITK reads a truncated .nii.gz without complaint (zero-filling the rest); catch it here.
+
+    The gzip trailer holds the uncompressed size (mod 2**32), which must equal the NIfTI voxel offset
+    plus the voxel bytes the header promises.
+    """
+    import gzip
+    import struct
+
+    try:
+        with gzip.open(path) as f:
+            hdr = f.read(348)
+        with open(path, "rb") as f:
+            f.seek(-4, 2)
+            stored = struct.unpack("<I", f.read(4))[0]
+    except (OSError, EOFError) as exc:
+        raise ReadError(f"{path}: unreadable gzip stream ({exc})") from None
+    endian = "<" if struct.unpack("<i", hdr[:4])[0] == 348 else ">"
+    dims = struct.unpack(endian + "8h", hdr[40:56])
+    bitpix = struct.unpack(endian + "h", hdr[72:74])[0]
+    vox_offset = int(struct.unpack(endian + "f", hdr[108:112])[0])
+    expected = vox_offset + int(np.prod([max(d, 1) for d in dims[1 : dims[0] + 1]])) * bitpix // 8
+    if stored != expected % 2**32:
+        raise ReadError(f"{path}: truncated or corrupt file (gzip stream holds {stored} bytes, the header promises {expected})")
 
 
 def _first_line(exc: Exception) -> str:

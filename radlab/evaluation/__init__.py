@@ -1,0 +1,12 @@
+"""Evaluation: discrimination, calibration, clinical usefulness, survival and segmentation agreement.
+
+Every statistic reports its uncertainty; result objects follow the Display pattern
+(``from_predictions`` / ``from_survival``, ``.to_frame()``, ``.plot()`` -> HoloViews element).
+"""
+
+from ._delong import DeLongResult, delong_test, delong_test_unpaired
+from ._roc import RocCurve, threshold_metrics, wilson_interval
+
+__all__ = [
+    "DeLongResult", "RocCurve", "delong_test", "delong_test_unpaired", "threshold_metrics", "wilson_interval",
+]

@@ -1,0 +1,112 @@
+"""Dense lazy grids (case, channel, z, y, x) from cohorts whose cases differ in shape and spacing."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import SimpleITK as sitk
+import xarray as xr
+
+__all__ = ["to_grid"]
+
+_INTERPOLATORS = {"linear": sitk.sitkLinear, "bspline": sitk.sitkBSpline, "nearest": sitk.sitkNearestNeighbor}
+
+
+def _sitk(array: np.ndarray, geometry: dict) -> sitk.Image:
+    image = sitk.GetImageFromArray(np.asarray(array, dtype=np.float32))
+    image.SetSpacing(geometry["spacing"]), image.SetOrigin(geometry["origin"]), image.SetDirection(geometry["direction"])
+    return image
+
+
+def _resample_case(arrays, geometries, roi, roi_geometry, *, spacing, shape, crop, margin, kinds, interpolation, case):
+    """Resample one case's channels onto a common target grid centred on its ROI (or image)."""
+    if crop == "roi":
+        mask = _sitk(roi, roi_geometry)
+        stats = sitk.LabelShapeStatisticsImageFilter()
+        stats.Execute(sitk.Cast(mask > 0, sitk.sitkUInt8))
+        if not stats.HasLabel(1):
+            raise ValueError(f"case {case!r}: the ROI mask is empty, so there is nothing to crop around")
+        x0, y0, z0, sx, sy, sz = stats.GetBoundingBox(1)
+        lo = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 - 0.5, y0 - 0.5, z0 - 0.5)))
+        hi = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 + sx - 0.5, y0 + sy - 0.5, z0 + sz - 0.5)))
+        low, high = np.minimum(lo, hi) - margin, np.maximum(lo, hi) + margin
+    else:
+        ref = _sitk(arrays[0], geometries[0])
+        corners = [ref.TransformContinuousIndexToPhysicalPoint([(-0.5 if c == 0 else s - 0.5) for c, s in zip(idx, ref.GetSize())])
+                   for idx in np.ndindex(2, 2, 2)]
+        low, high = np.min(corners, axis=0), np.max(corners, axis=0)
+    size_xyz = np.array(shape[::-1], float)
+    centre = (low + high) / 2
+    step = np.array(spacing[::-1], float) if spacing is not None else (high - low) / size_xyz
+    origin = centre - step * (size_xyz - 1) / 2
+    target = sitk.Image([int(s) for s in size_xyz], sitk.sitkFloat32)
+    target.SetSpacing(tuple(float(s) for s in step)), target.SetOrigin(tuple(float(o) for o in origin))
+    out = np.empty((len(arrays),) + tuple(shape), np.float32)
+    for i, (array, geometry, kind) in enumerate(zip(arrays, geometries, kinds)):
+        method = _INTERPOLATORS["nearest" if kind == "mask" else interpolation]
+        out[i] = sitk.GetArrayFromImage(sitk.Resample(_sitk(array, geometry), target, sitk.Transform(), method, 0.0))
+    return out
+
+
+def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | None = "roi", margin: float = 0.0,
+            images: list[str] | None = None, mask: str | None = None, include_mask: bool = False,
+            interpolation: str = "linear") -> xr.DataArray:
+    """Resample every case onto a common grid: a lazy ``DataArray`` (case, channel, z, y, x).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    spacing : (dz, dy, dx) in mm, or None
+        Target voxel size. With ``None`` (and ``crop="roi"``) the ROI box plus ``margin`` is resized to
+        ``shape``, so each case gets its own spacing (the "crop and resize" recipe).
+    shape : (nz, ny, nx)
+    crop : "roi" or None
+        "roi" centres the grid on the bounding box of ``mask``; None centres it on the image.
+    margin : float
+        mm added around the ROI box (used when ``spacing`` is None).
+    images : image variables to stack as channels (default: all images of the cohort).
+    mask : the mask variable giving the ROI (default: the cohort's first mask).
+    include_mask : add the ROI mask (nearest-neighbour) as a last channel.
+    interpolation : "linear" or "bspline" for images; masks always use nearest neighbour.
+
+    Nothing is read until the result is computed; each case is one dask chunk. ``z, y, x`` coordinates
+    are mm offsets from the grid centre when ``spacing`` is given (indices otherwise).
+    """
+    if crop not in ("roi", None):
+        raise ValueError(f"The 'crop' parameter of to_grid must be 'roi' or None. Got {crop!r} instead.")
+    if spacing is None and crop != "roi":
+        raise ValueError("The 'spacing' parameter of to_grid may be None only with crop='roi'.")
+    if interpolation not in ("linear", "bspline"):
+        raise ValueError(f"The 'interpolation' parameter of to_grid must be 'linear' or 'bspline'. Got {interpolation!r} instead.")
+    images = list(images or cohort.images)
+    mask = mask or (cohort.masks[0] if cohort.masks else None)
+    if crop == "roi" and mask is None:
+        raise ValueError(f"cohort {cohort.name!r} has no mask to crop around; use crop=None")
+    channels = images + ([mask] if include_mask else [])
+    kinds = ["image"] * len(images) + (["mask"] if include_mask else [])
+    shape = tuple(int(s) for s in shape)
+    blocks = []
+    for case in cohort.ids:
+        ds = cohort.case(case)
+        missing = [v for v in channels + ([mask] if mask else []) if v not in ds]
+        if missing:
+            raise KeyError(f"cohort {cohort.name!r}, case {case!r} has no variables {missing} (has {list(ds.data_vars)})")
+        geo = lambda v: {k: ds[v].attrs[k] for k in ("spacing", "origin", "direction")}  # noqa: E731
+        block = dask.delayed(_resample_case, pure=True)(
+            [ds[v].data for v in channels], [geo(v) for v in channels],
+            ds[mask].data if crop == "roi" else None, geo(mask) if crop == "roi" else None,
+            spacing=spacing, shape=shape, crop=crop, margin=margin, kinds=kinds, interpolation=interpolation, case=case)
+        blocks.append(da.from_delayed(block, shape=(len(channels),) + shape, dtype=np.float32))
+    data = da.stack(blocks) if blocks else da.zeros((0, len(channels)) + shape, dtype=np.float32)
+    if spacing is not None:
+        coords = {d: (np.arange(n) - (n - 1) / 2) * s for d, n, s in zip("zyx", shape, spacing)}
+    else:
+        coords = {d: np.arange(n) for d, n in zip("zyx", shape)}
+    return xr.DataArray(
+        data, dims=("case", "channel", "z", "y", "x"),
+        coords={"case": list(cohort.ids), "channel": channels, **coords},
+        attrs={"cohort": cohort.name, "spacing_zyx": spacing if spacing is not None else "per case (crop and resize)",
+               "crop": str(crop), "margin": margin, "roi": str(mask), "interpolation": interpolation},
+        name=f"{cohort.name}-grid",
+    )

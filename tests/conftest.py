@@ -1,0 +1,36 @@
+"""Shared fixtures: a tiny twin of the data folder, so the real data_catalog.yaml opens tiny cohorts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# the real data folder (built by `make data`); only its reference data sets are reused by the tests
+REAL_DATA = Path(os.environ.get("RADLAB_DATA", REPO / "data"))
+TINY_CASES = 12
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    """A data folder with a 12-case demo cohort (2 as DICOM) and the real reference data sets."""
+    from radlab.datasets import fetch_pyradiomics_samples, make_demo_cohort, write_reference_tables
+
+    root = tmp_path_factory.mktemp("radlab-data")
+    make_demo_cohort(root / "demo", n_cases=TINY_CASES, n_external=3, n_dicom=2, seed=0, progress=False)
+    samples = fetch_pyradiomics_samples(REAL_DATA / "pyradiomics-samples")
+    (root / "pyradiomics-samples").symlink_to(samples, target_is_directory=True)
+    write_reference_tables(root / "tables")
+    return root
+
+
+@pytest.fixture(scope="session")
+def catalog(data_root, tmp_path_factory):
+    """The project's own data_catalog.yaml, opened over the tiny data folder."""
+    import radlab
+
+    os.environ["RADLAB_DATA"] = str(data_root)
+    os.environ["RADLAB_CACHE"] = str(tmp_path_factory.mktemp("radlab-cache"))
+    return radlab.open_catalog(REPO / "data_catalog.yaml")
