@@ -111,7 +111,7 @@ def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: f
     >>> y = [0, 0, 1, 1, 0, 1]
     >>> r = delong_test(y, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], [0.2, 0.3, 0.5, 0.6, 0.7, 0.4])
     >>> round(r.auc_a, 4), round(r.auc_b, 4)
-    (0.8889, 0.5556)
+    (0.8889, 0.6667)
     """
     owner = "delong_test"
     pos = as_binary(y_true, "y_true", owner, pos_label=pos_label)
@@ -140,7 +140,7 @@ def delong_test_unpaired(
     --------
     >>> r = delong_test_unpaired([0, 1, 0, 1], [0.1, 0.9, 0.3, 0.7], [0, 1, 1, 0], [0.5, 0.4, 0.8, 0.2])
     >>> round(r.difference, 3)
-    0.5
+    0.25
     """
     owner = "delong_test_unpaired"
     pa = as_binary(y_true_a, "y_true_a", owner, pos_label=pos_label)
