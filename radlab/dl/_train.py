@@ -99,9 +99,9 @@ def train(model: nn.Module, train_data, validation_data=None, *, epochs: int = 3
           patience: int | None = 8, random_state: int = 0, device=None, progress: bool = True) -> TrainingResult:
     """Train a binary CNN with weighted BCE, AdamW, optional augmentation and early stopping.
 
-    Early stopping watches the case-level AUC on ``validation_data`` (slice scores averaged per case); when
-    that set holds one class only, it watches the validation loss instead. The best epoch's weights are
-    restored. Seeds: ``random_state`` fixes shuffling, augmentation and dropout without touching the
+    Early stopping watches the case-level AUC on ``validation_data`` (slice scores averaged per case), ties
+    broken by the validation loss (the loss alone when that set holds one class); without validation data,
+    the training loss. The best epoch's weights are restored. Seeds: ``random_state`` fixes shuffling, augmentation and dropout without touching the
     global torch RNG state.
 
     Parameters
@@ -131,7 +131,7 @@ def train(model: nn.Module, train_data, validation_data=None, *, epochs: int = 3
     generator = torch.Generator().manual_seed(random_state)
     loader = torch.utils.data.DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=generator,
                                          drop_last=len(train_data) > batch_size)
-    history, best, best_state, best_epoch, stale = [], -np.inf, None, -1, 0
+    history, best, best_state, best_epoch, stale = [], (-np.inf, -np.inf), None, -1, 0
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(random_state)
@@ -148,14 +148,14 @@ def train(model: nn.Module, train_data, validation_data=None, *, epochs: int = 3
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total, n = total + float(loss) * len(y), n + len(y)
+                total, n = total + loss.item() * len(y), n + len(y)
             row = {"epoch": epoch, "train_loss": total / max(n, 1)}
             if validation_data is not None:
                 auc, vloss = _validation_score(model, validation_data, device, loss_fn)
-                score = auc if np.isfinite(auc) else -vloss
+                score = (auc if np.isfinite(auc) else -np.inf, -vloss)
                 row.update(validation_auc=auc, validation_loss=vloss)
             else:
-                score = -row["train_loss"]
+                score = (-np.inf, -row["train_loss"])
             history.append(row)
             bar.set_postfix({k: round(v, 3) for k, v in row.items() if k != "epoch"})
             if score > best:
@@ -167,4 +167,4 @@ def train(model: nn.Module, train_data, validation_data=None, *, epochs: int = 3
                     break
     model.load_state_dict(best_state)
     model.eval()
-    return TrainingResult(model, pd.DataFrame(history), best_epoch, float(best))
+    return TrainingResult(model, pd.DataFrame(history), best_epoch, float(best[0]))
