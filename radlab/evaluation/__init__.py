@@ -10,3 +10,7 @@ from ._roc import RocCurve, threshold_metrics, wilson_interval
 __all__ = [
     "DeLongResult", "RocCurve", "delong_test", "delong_test_unpaired", "threshold_metrics", "wilson_interval",
 ]
+from ._km import KaplanMeier, LogRankResult, logrank_test
+from ._cox import CoxTable
+
+__all__ += ["CoxTable", "KaplanMeier", "LogRankResult", "logrank_test"]

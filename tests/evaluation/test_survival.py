@@ -1,0 +1,144 @@
+"""Kaplan-Meier, log-rank and Cox tables against lifelines and statsmodels."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test as ll_logrank
+from lifelines.statistics import multivariate_logrank_test
+from lifelines.utils import median_survival_times
+
+from radlab.evaluation import CoxTable, KaplanMeier, logrank_test
+
+
+def test_km_matches_lifelines(survival_data):
+    t, e, _, g = survival_data
+    km = KaplanMeier.from_survival(t, e, groups=g)
+    for label in np.unique(g):
+        sel = g == label
+        ref = KaplanMeierFitter().fit(t[sel], e[sel])
+        tab = km.table[km.table.group == label]
+        np.testing.assert_allclose(tab.time, ref.survival_function_.index, atol=0)
+        np.testing.assert_allclose(tab.survival, ref.survival_function_.iloc[:, 0], atol=1e-12)  # float noise
+        np.testing.assert_allclose(tab[["lower", "upper"]], ref.confidence_interval_, atol=1e-12)
+        np.testing.assert_allclose(tab.at_risk, ref.event_table.at_risk, atol=0)
+        med = km.medians.set_index("group").loc[label]
+        assert med["median"] == ref.median_survival_time_
+        ci = median_survival_times(ref.confidence_interval_)
+        assert (med["lower"], med["upper"]) == tuple(ci.iloc[0])
+        sa = km.survival_at([1.0, 3.3])
+        np.testing.assert_allclose(sa[sa.group == label].survival, ref.survival_function_at_times([1.0, 3.3]),
+                                   atol=1e-12)
+
+
+def test_numbers_at_risk_brute_force(survival_data):
+    t, e, _, g = survival_data
+    km = KaplanMeier.from_survival(t, e, groups=g, at_risk_times=[0, 2, 5])
+    row = km.at_risk.query("group == 1 and time == 2").iloc[0]
+    sel = g == 1
+    assert row.at_risk == (t[sel] >= 2).sum()
+    assert row.events == ((t[sel] < 2) & (e[sel] == 1)).sum()
+    assert row.at_risk + row.events + row.censored == sel.sum()
+    assert km.at_risk_table().shape == (3, 3)
+
+
+def test_logrank_matches_lifelines(survival_data):
+    t, e, _, g = survival_data
+    ours = logrank_test(t, e, g)
+    ref = multivariate_logrank_test(t, g, e)
+    assert ours.statistic == pytest.approx(ref.test_statistic, rel=1e-10)
+    assert ours.p_value == pytest.approx(ref.p_value, rel=1e-8)
+    assert ours.df == 2
+    two = g < 2
+    ours2 = logrank_test(t[two], e[two], g[two])
+    ref2 = ll_logrank(t[two & (g == 0)], t[two & (g == 1)], e[two & (g == 0)], e[two & (g == 1)])
+    assert ours2.statistic == pytest.approx(ref2.test_statistic, rel=1e-10)
+    # with two groups the trend test is the ordinary log-rank test
+    assert logrank_test(t[two], e[two], g[two], trend=True).statistic == pytest.approx(ours2.statistic, rel=1e-10)
+
+
+def test_logrank_trend_brute_force(survival_data):
+    # trend statistic (sum_g w_g (O_g - E_g))^2 / w'Vw written out with a loop over event times
+    t, e, _, g = survival_data
+    w = np.array([0.0, 1.0, 2.0])
+    u, v = 0.0, 0.0
+    for time in np.unique(t[e == 1]):
+        at = t >= time
+        n_g = np.array([(at & (g == k)).sum() for k in range(3)], float)
+        d_g = np.array([((t == time) & (e == 1) & (g == k)).sum() for k in range(3)], float)
+        n, d = n_g.sum(), d_g.sum()
+        u += w @ (d_g - n_g * d / n)
+        if n > 1:
+            v += d * (n - d) / (n - 1) * ((w**2 @ n_g) / n - (w @ n_g / n) ** 2)
+    ours = logrank_test(t, e, g, trend=True)
+    assert ours.statistic == pytest.approx(u**2 / v, rel=1e-10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=1, max_size=60))
+def test_km_non_increasing_in_unit_interval(cases):
+    t = np.array([c[0] for c in cases], float)
+    e = np.array([c[1] for c in cases])
+    tab = KaplanMeier.from_survival(t, e).table
+    s = tab.survival.to_numpy()
+    assert np.all(np.diff(s) <= 1e-15) and np.all((s >= 0) & (s <= 1))
+    assert np.all(tab.lower <= s + 1e-12) and np.all(s <= tab.upper + 1e-12)
+
+
+def test_edge_cases():
+    km = KaplanMeier.from_survival([1, 2, 3], [0, 0, 0])  # all censored: flat at 1, median not reached
+    assert (km.table.survival == 1).all() and km.medians["median"].iloc[0] == np.inf
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        logrank_test([1, 2], [1, 1], ["a", "a"])
+    with pytest.raises(ValueError, match="'durations' parameter of KaplanMeier.from_survival must be finite"):
+        KaplanMeier.from_survival([1, np.nan], [1, 1])
+    with pytest.raises(ValueError, match="must be >= 0"):
+        KaplanMeier.from_survival([-1, 2], [1, 1])
+    single = KaplanMeier.from_survival([4.0], [1])  # tiny n: drops to 0 at the event
+    assert single.table.survival.tolist() == [1.0, 0.0]
+    r = logrank_test([1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 1, 1])  # no events at all: statistic NaN
+    assert np.isnan(r.statistic) or r.statistic == 0
+
+
+def test_km_plot_and_frame(survival_data):
+    import holoviews as hv
+
+    t, e, _, g = survival_data
+    km = KaplanMeier.from_survival(t, e, groups=g)
+    assert isinstance(km.plot(), hv.Overlay)
+    assert {"group", "time", "survival", "lower", "upper", "at_risk"} <= set(km.to_frame().columns)
+    assert km.logrank.to_frame().shape[0] == 1
+
+
+@pytest.fixture
+def cox_frame(survival_data):
+    t, e, x, g = survival_data
+    return pd.DataFrame({"t": t, "e": e, "x": x, "grp": (g == 1).astype(float)})
+
+
+def test_cox_matches_statsmodels(cox_frame):
+    from statsmodels.duration.hazard_regression import PHReg
+
+    cox = CoxTable.from_survival(cox_frame, "t", "e")
+    ref = PHReg(cox_frame.t, cox_frame[["x", "grp"]], status=cox_frame.e, ties="efron").fit()
+    # lifelines (Newton, Efron ties) vs statsmodels (Efron ties): agree to optimiser tolerance
+    np.testing.assert_allclose(cox.table.coef, ref.params, rtol=1e-5)
+    np.testing.assert_allclose(cox.table.se, ref.bse, rtol=1e-4)
+    np.testing.assert_allclose(cox.table.hr, np.exp(ref.params), rtol=1e-5)
+    null_ll = PHReg(cox_frame.t, np.zeros((len(cox_frame), 1)), status=cox_frame.e, ties="efron").loglike(np.zeros(1))
+    assert cox.lr_test["statistic"] == pytest.approx(2 * (ref.llf - null_ll), rel=1e-5)
+    assert cox.lr_test["df"] == 2
+    assert set(cox.table.columns) >= {"ph_statistic", "ph_p", "hr_lower", "hr_upper", "p"}
+    assert cox.table.hr_lower.iloc[0] < cox.table.hr.iloc[0] < cox.table.hr_upper.iloc[0]
+
+
+def test_cox_errors_and_plot(cox_frame):
+    import holoviews as hv
+
+    with pytest.raises(ValueError, match="has no events"):
+        CoxTable.from_survival(cox_frame.assign(e=0), "t", "e")
+    with pytest.raises(ValueError, match="'time' column"):
+        CoxTable.from_survival(cox_frame, "time", "e")
+    assert isinstance(CoxTable.from_survival(cox_frame, "t", "e", ph_test=False).plot(), hv.Overlay)
