@@ -60,6 +60,13 @@ def _randomise(module, generator) -> None:
                 b.fill_(1.0)
 
 
+def _holoviews():
+    import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  registers the bokeh backend that .opts() styles
+
+    return hv
+
+
 def _top_down_layers(model) -> list[str]:
     return [name for name, m in reversed(list(model.named_children())) if any(True for _ in m.parameters())]
 
@@ -118,14 +125,15 @@ class RandomizationCheck:
 
     def plot(self, **opts):
         """HoloViews overlay of Spearman and SSIM against the randomised layer."""
-        import holoviews as hv
+        hv = _holoviews()
 
         df = self.similarity
-        curves = [hv.Curve((df["step"], df[col]), "layers randomised", "similarity", label=col)
-                  * hv.Scatter((df["step"], df[col]), label=col) for col in ("spearman", "ssim")]
         ticks = list(zip(df["step"], df["layer"]))
-        return hv.Overlay(curves).opts(title=f"Randomisation check: {self.method}", **opts).redim.range(
-            similarity=(-0.1, 1.05)).opts(hv.opts.Curve(xticks=ticks))
+        curves = [(hv.Curve((df["step"], df[col]), "layers randomised", "similarity", label=col)
+                   * hv.Scatter((df["step"], df[col]), "layers randomised", "similarity", label=col))
+                  for col in ("spearman", "ssim")]
+        return hv.Overlay([c for pair in curves for c in pair]).opts(
+            title=f"Randomisation check: {self.method}", xticks=ticks, ylim=(-0.1, 1.05), **opts)
 
 
 @dataclass
@@ -183,7 +191,7 @@ class DeletionInsertion:
 
     def plot(self, **opts):
         """HoloViews overlay of the four curves, areas in the legend."""
-        import holoviews as hv
+        hv = _holoviews()
 
         aucs = {"deletion": self.deletion_auc, "insertion": self.insertion_auc,
                 "random_deletion": self.random_deletion_auc, "random_insertion": self.random_insertion_auc}
@@ -217,7 +225,7 @@ class BrightnessBias:
 
     def plot(self, **opts):
         """HoloViews bars: correlation per channel."""
-        import holoviews as hv
+        hv = _holoviews()
 
         return hv.Bars(self.correlation, "channel", "spearman").opts(
             title="Brightness bias (Spearman |map| vs intensity)", ylim=(-1, 1), **opts)
@@ -254,7 +262,7 @@ class MaskShare:
 
     def plot(self, **opts):
         """HoloViews bars of the share per case, with the uniform-map share as a line."""
-        import holoviews as hv
+        hv = _holoviews()
 
         bars = hv.Bars(self.shares, "case", "share").opts(ylim=(0, 1))
         return (bars * hv.HLine(float(self.shares["expected"].mean()))).opts(
