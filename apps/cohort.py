@@ -6,4 +6,4 @@ import radlab
 from radlab.ui import CohortPage
 
 if pn.state.served:
-    pn.template.FastListTemplate(title="radlab · cohort & images", main=[CohortPage(radlab.open_catalog())]).servable()
+    pn.template.BootstrapTemplate(title="radlab · cohort & images", main=[CohortPage(radlab.open_catalog())]).servable()

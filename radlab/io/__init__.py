@@ -1,5 +1,7 @@
 """Image and mask readers (NIfTI, NRRD, MHA/MHD, DICOM series, RTSTRUCT, SEG) and geometry helpers."""
 
 from radlab.io._geometry import coords_from_geometry, from_sitk, geometry_attrs, same_geometry, to_sitk
+from radlab.io._readers import Header, ReadError, detect_format, read_header, read_mask_voxels, read_voxels
 
-__all__ = ["coords_from_geometry", "from_sitk", "geometry_attrs", "same_geometry", "to_sitk"]
+__all__ = ["Header", "ReadError", "coords_from_geometry", "detect_format", "from_sitk", "geometry_attrs",
+           "read_header", "read_mask_voxels", "read_voxels", "same_geometry", "to_sitk"]

@@ -18,7 +18,7 @@ def case_table(cohort) -> pd.DataFrame:
     acq = cohort.acquisition(progress=False)
     first = acq[acq.image == acq.image.iloc[0]].set_index("case") if len(acq) else pd.DataFrame(index=clinical.index)
     keep = [c for c in ("vendor", "model", "field_strength", "slice_thickness", "spacing_x", "spacing_z",
-                        "repetition_time", "echo_time") if c in first and first[c].notna().any()]
+                        "repetition_time", "echo_time") if c in first and first[c].notna().any() and c not in clinical]
     return clinical.join(first[keep], how="left").reset_index()
 
 

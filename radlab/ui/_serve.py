@@ -17,7 +17,7 @@ def _cohort_page(catalog_path):
     from radlab.ui._cohort_page import CohortPage
 
     def page():
-        return pn.template.FastListTemplate(title="radlab · cohort & images", main=[CohortPage(open_catalog(catalog_path))])
+        return pn.template.BootstrapTemplate(title="radlab · cohort & images", main=[CohortPage(open_catalog(catalog_path))])
     return page
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
 import numpy as np
 import panel as pn
 import param

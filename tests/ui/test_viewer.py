@@ -1,0 +1,64 @@
+"""Viewer and cohort page logic, without a browser: set parameters, check state and figures."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pytest
+
+from radlab.ui import CohortPage, ImageViewer, case_table, default_window
+
+
+@pytest.fixture
+def viewer(catalog):
+    return ImageViewer(catalog["demo"])
+
+
+def test_viewer_opens_on_the_slice_with_most_tumour(viewer):
+    mask = viewer.data["tumour_pre"].values
+    assert viewer.slice == int(np.argmax(mask.sum(axis=(1, 2))))
+    assert viewer.param.slice.bounds == (0, mask.shape[0] - 1)
+    assert viewer.image_var == "T2w_pre" and viewer.mask_var == "tumour_pre"
+
+
+def test_changing_case_sequence_and_timepoint(viewer, catalog):
+    other = catalog["demo"].ids[3]
+    viewer.case = other
+    assert viewer.data.attrs["case"] == other
+    viewer.sequence, viewer.timepoint = "ADC", "post"
+    assert viewer.image_var == "ADC_post" and viewer.mask_var == "tumour_post"
+    image, mask = viewer.slice_arrays()
+    np.testing.assert_array_equal(image, viewer.data["ADC_post"].values[viewer.slice])
+    np.testing.assert_array_equal(mask, viewer.data["tumour_post"].values[viewer.slice])
+
+
+def test_plot_reflects_window_level_and_mask_toggle(viewer):
+    viewer.window, viewer.level = 200.0, 500.0
+    overlay = viewer.plot()
+    assert isinstance(overlay, hv.Overlay)
+    image = overlay.get(0)
+    assert image.opts.get("plot").kwargs["clim"] == (400.0, 600.0)
+    assert f"slice {viewer.slice}" in image.label
+    viewer.show_mask = False
+    assert isinstance(viewer.plot(), hv.Image)
+
+
+def test_default_window_spans_the_lesion_and_body():
+    image = np.zeros((1, 10, 10))
+    image[0, 2:8, 2:8] = 100.0
+    image[0, 4:6, 4:6] = 300.0
+    mask = (image == 300.0).astype(np.uint8)
+    window, level = default_window(image, mask)
+    assert level - window / 2 <= 100.0 and level + window / 2 >= 300.0
+
+
+def test_cohort_page_table_and_selection(catalog):
+    page = CohortPage(catalog)
+    assert page.param.cohort.objects == ["demo", "demo-dicom", "pyradiomics-samples"]
+    table = page._table.value
+    assert len(table) == 12 and {"case", "centre", "pcr", "vendor", "field_strength"} <= set(table.columns)
+    page._table.selection = [4]
+    assert page.viewer.case == table.case.iloc[4]
+    page.cohort = "pyradiomics-samples"
+    assert page.viewer.case == "brain1" and page.viewer.mask_var == "label"
+    assert list(case_table(catalog["pyradiomics-samples"]).case) == ["brain1", "brain2", "breast1", "lung1", "lung2"]
