@@ -14,3 +14,9 @@ from ._km import KaplanMeier, LogRankResult, logrank_test
 from ._cox import CoxTable
 
 __all__ += ["CoxTable", "KaplanMeier", "LogRankResult", "logrank_test"]
+from ._calibration import CalibrationCurve, hosmer_lemeshow, logistic_recalibration
+
+__all__ += ["CalibrationCurve", "hosmer_lemeshow", "logistic_recalibration"]
+from ._decision import DecisionCurve
+
+__all__ += ["DecisionCurve"]
