@@ -48,7 +48,10 @@ def grouped_splits(labels: pd.Series, *, groups: pd.Series | None = None, n_spli
 
 
 def _inner_split(labels: pd.Series, groups, validation_size: float, seed: int):
-    k = max(2, int(round(1 / validation_size)))
+    k = min(max(2, int(round(1 / validation_size))), int(labels.value_counts().min()))
+    if k < 2:
+        raise ValueError(f"A training fold needs at least 2 cases of each class to hold out validation cases; "
+                         f"got class counts {labels.value_counts().to_dict()}.")
     g = labels.index.to_numpy() if groups is None else pd.Series(groups).reindex(labels.index).to_numpy()
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     tr, va = next(cv.split(labels.index, labels.to_numpy(), g))
@@ -91,12 +94,14 @@ def ensemble(predictions: pd.DataFrame, *, name: str | None = None) -> pd.DataFr
 
 @dataclass
 class CrossValidationResult:
-    """Out-of-fold and external predictions (tidy table), trained models, normalisers and histories."""
+    """Out-of-fold and external predictions (tidy table), trained models, normalisers, histories, and the
+    cases of each fold (``splits``: repeat, fold, case, role in {"fit", "validation", "test"})."""
 
     predictions: pd.DataFrame
     models: dict[tuple[int, int], torch.nn.Module] = field(repr=False)
     normalizers: dict[tuple[int, int], ChannelNormalizer] = field(repr=False)
     histories: pd.DataFrame = field(repr=False)
+    splits: pd.DataFrame = field(repr=False)
 
     def ensemble(self, *, name: str | None = None) -> pd.DataFrame:
         """:func:`ensemble` of the predictions."""
@@ -141,12 +146,14 @@ def cross_validate(grid, labels: pd.Series, *, dim: int = 3, model: Callable[[],
     labels.index = labels.index.astype(str)
     device = torch.device(device) if device is not None else default_device()
     model = model or (lambda: ResNet(grid.sizes["channel"], dim=dim))
-    rows, models, normalizers, histories = [], {}, {}, []
+    rows, models, normalizers, histories, splits = [], {}, {}, [], []
     for repeat, fold, train_cases, test_cases in grouped_splits(
             labels, groups=groups, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state):
         seed = random_state + 1000 * repeat + fold
         fit_cases, val_cases = _inner_split(labels.loc[train_cases], groups, validation_size, seed)
         norm = ChannelNormalizer().fit(grid.sel(case=fit_cases))
+        splits += [(repeat, fold, c, role) for role, cs in (("fit", fit_cases), ("validation", val_cases),
+                                                             ("test", test_cases)) for c in cs]
         data = {name: make_dataset(grid, labels, dim=dim, cases=cases, mask=mask, normalizer=norm)
                 for name, cases in (("fit", fit_cases), ("validation", val_cases), ("test", test_cases))}
         with torch.random.fork_rng(devices=[]):
@@ -166,4 +173,5 @@ def cross_validate(grid, labels: pd.Series, *, dim: int = 3, model: Callable[[],
         models[repeat, fold], normalizers[repeat, fold] = result.model.cpu(), norm
         histories.append(result.history.assign(repeat=repeat, fold=fold))
     return CrossValidationResult(pd.concat(rows, ignore_index=True), models, normalizers,
-                                 pd.concat(histories, ignore_index=True))
+                                 pd.concat(histories, ignore_index=True),
+                                 pd.DataFrame(splits, columns=["repeat", "fold", "case", "role"]))
