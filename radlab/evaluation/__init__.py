@@ -20,3 +20,17 @@ __all__ += ["CalibrationCurve", "hosmer_lemeshow", "logistic_recalibration"]
 from ._decision import DecisionCurve
 
 __all__ += ["DecisionCurve"]
+from ._concordance import ConcordanceComparison, ConcordanceResult, compare_concordance, concordance_index
+from ._td_auc import TimeDependentAuc
+from ._reclassification import (
+    ReclassificationResult,
+    integrated_discrimination_improvement,
+    net_reclassification_improvement,
+)
+from ._risk_groups import RiskGroups
+
+__all__ += [
+    "ConcordanceComparison", "ConcordanceResult", "ReclassificationResult", "RiskGroups", "TimeDependentAuc",
+    "compare_concordance", "concordance_index", "integrated_discrimination_improvement",
+    "net_reclassification_improvement",
+]

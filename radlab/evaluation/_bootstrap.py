@@ -88,3 +88,9 @@ def percentile_ci(values: np.ndarray, level: float) -> tuple[float, float]:
         return (np.nan, np.nan)
     lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi)
+
+
+def resample_counts(rng, n: int, n_resamples: int) -> np.ndarray:
+    """(n_resamples, n) multiplicity of each case in ordinary bootstrap resamples of size n."""
+    draws = rng.integers(0, n, size=(n_resamples, n)) + (np.arange(n_resamples) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=n_resamples * n).reshape(n_resamples, n).astype(float)
