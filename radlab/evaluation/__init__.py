@@ -34,3 +34,17 @@ __all__ += [
     "compare_concordance", "concordance_index", "integrated_discrimination_improvement",
     "net_reclassification_improvement",
 ]
+from ._segmentation import (
+    average_surface_distance,
+    dice,
+    hausdorff_distance,
+    jaccard,
+    pairwise_agreement,
+    segmentation_metrics,
+    surface_dice,
+)
+
+__all__ += [
+    "average_surface_distance", "dice", "hausdorff_distance", "jaccard", "pairwise_agreement",
+    "segmentation_metrics", "surface_dice",
+]
