@@ -164,3 +164,25 @@ def test_nri_idi_against_direct_formulas(binary_data):
     assert same.estimate == 0 and np.isnan(same.p_value)
     with pytest.raises(ValueError, match="must contain both classes"):
         integrated_discrimination_improvement([1, 1], [0.1, 0.2], [0.3, 0.4])
+
+
+def test_frames_and_plots(survival_data):
+    import holoviews as hv
+
+    t, e, x, _ = survival_data
+    td = TimeDependentAuc.from_survival(t, e, x, [1.0, 2.0], n_bootstraps=10, random_state=0, name="lp")
+    assert list(td.to_frame().columns) == ["model", "time", "auc", "lower", "upper"]
+    assert isinstance(td.plot(), hv.Overlay)
+    assert concordance_index(t, e, x, n_bootstraps=10, random_state=0).to_frame().shape == (1, 7)
+    assert compare_concordance(t, e, x, -x, n_bootstraps=10, random_state=0).to_frame().loc[0, "difference"] > 0
+
+
+def test_survival_decision_curve_bootstrap(survival_data):
+    from radlab.evaluation import DecisionCurve
+
+    t, e, x, _ = survival_data
+    risk = 1 - np.exp(-0.2 * np.exp(0.7 * x))
+    dc = DecisionCurve.from_survival(t, e, risk, time=2.0, thresholds=[0.1, 0.2, 0.3], n_bootstraps=20,
+                                     random_state=0)
+    m = dc.table.query("model == 'model'")
+    assert (m.nb_lower <= m.nb_upper).all() and dc.kind == "survival"
