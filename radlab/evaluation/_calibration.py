@@ -169,7 +169,8 @@ class CalibrationCurve:
                       confidence_level: float = 0.95) -> "CalibrationCurve":
         """Predicted survival at ``time`` vs Kaplan-Meier observed survival at ``time`` per bin of prediction.
 
-        Observed survival and its CI (exponential Greenwood) come from a KM fit within each bin.
+        Observed survival and its CI (exponential Greenwood) come from a KM fit within each bin (NaN for a
+        bin whose follow-up ends before ``time``).
         ``stats`` holds, per group, the mean predicted and the KM observed survival at ``time`` over all
         cases, and ``ici``: the case-weighted mean |observed - predicted| over bins.
 
@@ -195,14 +196,18 @@ class CalibrationCurve:
                 inb = ids == b
                 tab = km_estimate(t[sel][inb], e[sel][inb], level)
                 k = np.searchsorted(tab.time.to_numpy(), time, side="right") - 1
+                obs = tab.iloc[k][["survival", "lower", "upper"]].to_numpy(float)
+                if t[sel][inb].max() < time:  # follow-up ends before time: not estimable (as dcurves)
+                    obs[:] = np.nan
                 rows.append({"group": label, "bin": int(b), "n": int(inb.sum()), "predicted": s[sel][inb].mean(),
-                             "observed": tab.survival.iloc[k], "lower": tab.lower.iloc[k], "upper": tab.upper.iloc[k]})
+                             "observed": obs[0], "lower": obs[1], "upper": obs[2]})
             frame = pd.DataFrame(rows)
             overall = km_estimate(t[sel], e[sel], level)
             k = np.searchsorted(overall.time.to_numpy(), time, side="right") - 1
             stats.append({"group": label, "n": int(sel.sum()), "mean_predicted": float(s[sel].mean()),
                           "observed": float(overall.survival.iloc[k]),
-                          "ici": float(np.average(np.abs(frame.observed - frame.predicted), weights=frame.n))})
+                          "ici": float(np.average(np.abs(ok.observed - ok.predicted), weights=ok.n))
+                          if len(ok := frame.dropna(subset=["observed"])) else np.nan})
             bins.append(frame)
         return cls(kind="survival", time=time, bins=pd.concat(bins, ignore_index=True), smooth=None,
                    stats=pd.DataFrame(stats), confidence_level=level)
