@@ -101,8 +101,8 @@ def train(model: nn.Module, train_data, validation_data=None, *, epochs: int = 3
 
     Early stopping watches the case-level AUC on ``validation_data`` (slice scores averaged per case), ties
     broken by the validation loss (the loss alone when that set holds one class); without validation data,
-    the training loss. The best epoch's weights are restored. Seeds: ``random_state`` fixes shuffling, augmentation and dropout without touching the
-    global torch RNG state.
+    the training loss. The best epoch's weights are restored. Seeds: ``random_state`` fixes shuffling,
+    augmentation and dropout without touching the global torch RNG state.
 
     Parameters
     ----------

@@ -257,7 +257,9 @@ def saliency(model, image: xr.DataArray, *, method: str = "gradcam", target: int
     was_training = model.training
     model.eval()
     try:
-        if target is None:
+        if target is None and getattr(model, "config", {}).get("n_outputs") == 1:  # radlab ResNet: no forward
+            target_t = torch.zeros(len(x), dtype=torch.long, device=device)
+        elif target is None:
             with torch.no_grad():
                 logits = model(x)
             target_t = torch.zeros(len(x), dtype=torch.long, device=device) if logits.shape[1] == 1 \

@@ -21,8 +21,7 @@ from radlab.explain._sanity import (  # noqa: E402
 
 @pytest.fixture(scope="module")
 def trained():
-    """A small 2D ResNet trained (seeded, ~5 s on 2 CPU cores) to find a bright tumour in 24x24 slices."""
-    torch.set_num_threads(2)
+    """A small 2D ResNet trained (seeded, a few seconds on 2 CPU cores) to find a bright tumour in 24x24 slices."""
     grid, mask, labels = synthetic_grid(80, shape=(1, 24, 24), radius=4, contrast=1.5, random_state=1)
     fit, val = list(labels.index[:60]), list(labels.index[60:])
     norm = ChannelNormalizer().fit(grid.sel(case=fit))
