@@ -37,7 +37,7 @@ class HeaderIndex:
         self._entries: dict[str, dict] | None = None
         self._dirty = 0
         self._save_every = save_every
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # get() saves while holding it
         atexit.register(self.save)
 
     def _load(self) -> dict[str, dict]:

@@ -147,3 +147,17 @@ def test_header_cache_is_reused(catalog, monkeypatch):
     monkeypatch.setattr(index, "read_header", lambda *a: calls.append(a))
     cohort.headers(progress=False)
     assert calls == []
+
+
+def test_header_cache_saves_periodically_and_reloads(catalog, tmp_path, monkeypatch):
+    from radlab.io._index import HeaderIndex
+
+    monkeypatch.setenv("RADLAB_CACHE", str(tmp_path))
+    cohort = catalog["demo"]
+    paths = [f.path for case in cohort.ids[:3] for f in cohort._files(case) if f.kind == "image"]
+    index = HeaderIndex(cohort.root, save_every=2)  # saves while adding: must not deadlock
+    headers = [index.get(p, "nifti") for p in paths]
+    index.save()
+    reloaded = HeaderIndex(cohort.root)
+    assert [reloaded.get(p, "nifti") for p in paths] == headers
+    assert reloaded._dirty == 0  # everything came from the file
