@@ -219,3 +219,12 @@ def test_model_mode_restored_and_errors():
         saliency(net, img, method="occlusion", window=(20, 2))
     with pytest.raises(ValueError, match="dims"):
         saliency(net, img.rename(y="row"), method="gradient")
+
+
+def test_public_names_and_importing_radlab_explain_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, radlab.explain as e; e.saliency; e.RandomizationCheck; "
+            "assert 'torch' not in sys.modules and 'holoviews' not in sys.modules, 'heavy import'")
+    subprocess.run([sys.executable, "-c", code], check=True)
