@@ -181,6 +181,8 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
         else:
             rows[result["case"]], sources[result["case"]] = result["features"], result["sources"]
             computed.append(result["case"])
+    position = {c: i for i, c in enumerate(order)}
+    errs.sort(key=lambda e: position.get(e["case"], len(order)))
     for e in errs:
         log.warning("features: case %s failed: %s (%s)", e["case"], e["message"], e["file"])
     index = [c for c in order if c in rows]
