@@ -1,0 +1,127 @@
+"""extract() on a real multi-process dask cluster (``dask scheduler`` + two ``dask worker`` processes on
+127.0.0.1, random ports), and an interrupted run that resumes from the cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from radlab.features import extract
+
+SMALL = {"setting": {"binCount": 16, "label": 1}, "imageType": {"Original": {}},
+         "featureClass": {"firstorder": ["Mean", "Entropy"], "glcm": ["Contrast"], "shape": ["VoxelVolume"]}}
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Scheduler address of a dask scheduler and two single-thread workers, torn down afterwards."""
+    from distributed import Client
+
+    sched_file = tmp_path / "scheduler.json"
+    log = open(tmp_path / "cluster.log", "w")
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], stdout=log, stderr=log)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(2):
+            procs.append(subprocess.Popen([DASK, "worker", "--scheduler-file", str(sched_file), "--nworkers", "1",
+                                           "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+                                          stdout=log, stderr=log))
+        with Client(scheduler_file=str(sched_file)) as client:
+            client.wait_for_workers(2, timeout=60)
+            address = client.scheduler.address
+            assert len(set(client.run(os.getpid).values()) - {os.getpid()}) == 2  # two other processes
+        yield address
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+        log.close()
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_cluster_gives_the_same_values_as_local(cluster, synthetic_case, tmp_path, monkeypatch):
+    cases = [(f"c{i}", synthetic_case(i, two_sequences=True)) for i in range(4)]
+    local = extract(cases, SMALL, scheduler="sync", cache=False, progress=False)
+    remote = extract(cases, SMALL, scheduler=cluster, cache=tmp_path / "a", progress=False)
+    pd.testing.assert_frame_equal(remote, local, check_exact=True)
+    monkeypatch.setenv("RADLAB_SCHEDULER", cluster)  # the address from the environment
+    from_env = extract(cases, SMALL, cache=tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(from_env, local, check_exact=True)
+    # the records were written by the worker processes, not by this one
+    assert len(list((tmp_path / "b").glob("*/c*.json"))) == 4
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_default_local_cluster(synthetic_case, tmp_path, monkeypatch):
+    monkeypatch.delenv("RADLAB_SCHEDULER", raising=False)
+    cases = [(f"c{i}", synthetic_case(i)) for i in range(2)]
+    local = extract(cases, SMALL, scheduler="sync", cache=False, progress=False)
+    pd.testing.assert_frame_equal(extract(cases, SMALL, n_workers=1, cache=False, progress=False), local)
+
+
+RUN = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from conftest import _synthetic_case
+    import radlab.features._extract as ex
+    from radlab.features._case import compute_case
+
+    def slow(*args, **kwargs):  # make each case take a while so the run can be killed in the middle
+        out = compute_case(*args, **kwargs)
+        time.sleep(0.4)
+        return out
+
+    ex.compute_case = slow
+    cases = [(f"c{{i:02d}}", _synthetic_case(i)) for i in range(12)]
+    ex.extract(cases, {params!r}, scheduler="sync", cache={cache!r}, progress=False)
+""")
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_recomputing_cached_cases(synthetic_case, tmp_path):
+    cache = tmp_path / "cache"
+    script = tmp_path / "run.py"
+    script.write_text(RUN.format(tests=str(Path(__file__).parent), params=SMALL, cache=str(cache)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(cache.glob("*/c*.json"))) < 4 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up
+        proc.wait()
+    finally:
+        _stop(proc)
+    done = {p: p.stat().st_mtime_ns for p in cache.glob("*/c*.json")}
+    assert 4 <= len(done) < 12, "the run must be killed in the middle"
+    cases = [(f"c{i:02d}", synthetic_case(i)) for i in range(12)]
+    df = extract(cases, SMALL, scheduler="sync", cache=cache, progress=False)
+    prov = df.attrs["provenance"]
+    cached_before = {p.name.split("-")[0] for p in done}
+    assert set(prov["cached"]) == cached_before
+    assert set(prov["computed"]) == {c for c, _ in cases} - cached_before
+    assert {p: p.stat().st_mtime_ns for p in done} == done  # no cached record rewritten
+    assert len(df) == 12 and not list(cache.glob("*/*.tmp"))
+    pd.testing.assert_frame_equal(df, extract(cases, SMALL, scheduler="sync", cache=False, progress=False))
