@@ -1,0 +1,81 @@
+"""The state shared by the prediction pages: a predictions table and the cohort / model / split chosen."""
+
+from __future__ import annotations
+
+import pandas as pd
+import param
+
+from radlab.ui._inputs import average_predictions, check_predictions, fit_rows
+
+__all__ = ["PredictionStore", "AVERAGING_NOTE"]
+
+AVERAGING_NOTE = ("Out-of-fold predictions from repeated cross-validation are averaged per case and model "
+                  "(one score per case: the mean over repeats and folds).")
+
+
+class PredictionStore(param.Parameterized):
+    """Cohort, model and split picked from a tidy predictions table (``radlab.validation.PREDICTION_COLUMNS``).
+
+    ``outcome="label"`` keeps rows with a binary label, ``"survival"`` rows with time and event. Results
+    are cached per selection (:meth:`cached`), so a parameter that only moves a threshold recomputes no
+    bootstrap.
+    """
+
+    cohort = param.Selector(objects=[], doc="cohort the predictions were made for")
+    model = param.Selector(objects=[], doc="model whose scores are shown")
+    split = param.Selector(objects=[], doc="split evaluated (training rows are out-of-fold)")
+
+    def __init__(self, predictions: pd.DataFrame, *, outcome: str = "label", **params):
+        owner = type(self).__name__
+        table = check_predictions(predictions, owner)
+        need = ["label"] if outcome == "label" else ["time", "event"]
+        table = table.dropna(subset=need + ["score"])
+        if table.empty:
+            raise ValueError(f"The 'predictions' parameter of {owner} has no rows with {need} and a score.")
+        self.table = table.assign(case=table.case.astype(str))
+        self.averaged = average_predictions(self.table)
+        self._cache: dict = {}
+        cohorts = list(dict.fromkeys(self.table.cohort))
+        self.param.cohort.objects = cohorts
+        params.setdefault("cohort", cohorts[0])
+        self._set_choices(params["cohort"], params)
+        super().__init__(**params)
+
+    def _set_choices(self, cohort, params=None):
+        rows = self.averaged[self.averaged.cohort == cohort]
+        models = list(dict.fromkeys(rows.model))
+        order = {s: i for i, s in enumerate(("test", "external", "validation", "train"))}
+        splits = sorted(dict.fromkeys(rows.split), key=lambda s: order.get(s, 9))
+        self.param.model.objects, self.param.split.objects = models, splits
+        if params is not None:  # during __init__
+            params.setdefault("model", models[0])
+            params.setdefault("split", splits[0])
+            return
+        with param.parameterized.batch_call_watchers(self):
+            if self.model not in models:
+                self.model = models[0]
+            if self.split not in splits:
+                self.split = splits[0]
+
+    @param.depends("cohort", watch=True)
+    def _on_cohort(self):
+        self._set_choices(self.cohort)
+
+    # ------------------------------------------------------------------ selections
+    def rows(self, model: str | None = None, split: str | None = None) -> pd.DataFrame:
+        """Averaged rows (one per case) of the chosen cohort for a model and split (default: the chosen)."""
+        a = self.averaged
+        sel = (a.cohort == self.cohort) & (a.model == (model or self.model)) & (a.split == (split or self.split))
+        return a[sel]
+
+    def fit_rows(self, model: str | None = None) -> tuple[pd.DataFrame, str]:
+        """Averaged rows that thresholds / cut-offs are fitted on (training, else out-of-fold), and their name."""
+        t = self.table
+        rows, what = fit_rows(t[(t.cohort == self.cohort) & (t.model == (model or self.model))])
+        return average_predictions(rows), what
+
+    def cached(self, key: tuple, compute):
+        """``compute()`` once per key (the selection), kept for this store's session."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]

@@ -1,0 +1,155 @@
+"""Survival page: risk groups by a cut-off fitted on training rows and frozen, KM with numbers at risk,
+log-rank p, hazard ratio, C-index with CI and time-dependent AUC."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from radlab.evaluation import CoxTable, KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore
+
+__all__ = ["SurvivalPage", "SurvivalStore"]
+
+GROUP_NAMES = np.array(["low risk", "high risk"], dtype=object)
+
+
+class SurvivalStore(PredictionStore):
+    """Survival state: selection, cut-off method (fitted on the training rows via RiskGroups, then frozen)."""
+
+    cutoff_method = param.Selector(objects=["median", "percentile", "youden", "fixed"], default="median",
+                                   doc="how the high/low risk cut-off is fitted on the training rows")
+    percentile = param.Number(default=75.0, bounds=(1.0, 99.0), doc="training percentile ('percentile')")
+    horizon = param.Number(default=1.0, bounds=(0, None), doc="time t for 'youden' (event by t)")
+    cutoff = param.Number(default=0.0, doc="cut-off on the risk score ('fixed')")
+    n_bootstraps = param.Integer(default=500, bounds=(0, 5000), doc="bootstrap resamples (C-index, AUC(t))")
+
+    def __init__(self, predictions: pd.DataFrame, **params):
+        super().__init__(predictions, outcome="survival", **params)
+        self._on_model()
+
+    @param.depends("cohort", "model", watch=True)
+    def _on_model(self):
+        rows, _ = self.fit_rows()
+        with param.parameterized.batch_call_watchers(self):
+            self.horizon = float(np.round(np.median(rows.time), 2))
+            self.cutoff = float(np.round(np.median(rows.score), 3))
+
+    def risk_groups(self) -> RiskGroups:
+        """RiskGroups fitted on the training (out-of-fold) rows, cached per method and its parameter."""
+        arg = {"percentile": self.percentile, "youden": self.horizon, "fixed": self.cutoff}.get(self.cutoff_method)
+
+        def compute():
+            from sksurv.util import Surv
+
+            rows, _ = self.fit_rows()
+            rg = RiskGroups(method=self.cutoff_method, percentile=self.percentile, time=self.horizon,
+                            cutoff=self.cutoff)
+            y = Surv.from_arrays(rows.event.astype(bool), rows.time) if self.cutoff_method == "youden" else None
+            return rg.fit(rows[["score"]].to_numpy(), y)
+        return self.cached(("groups", self.cohort, self.model, self.cutoff_method, arg), compute)
+
+    def groups(self) -> np.ndarray:
+        """"low risk" / "high risk" for the chosen split's cases, by the frozen cut-off."""
+        return GROUP_NAMES[self.risk_groups().transform(self.rows()[["score"]].to_numpy()).ravel()]
+
+    def kaplan_meier(self) -> KaplanMeier:
+        rows = self.rows()
+        return KaplanMeier.from_survival(rows.time, rows.event.astype(bool), groups=self.groups())
+
+    def hazard_ratio(self) -> pd.Series | None:
+        """Cox HR of high vs low risk (None when a group is empty)."""
+        rows = self.rows()
+        high = (self.groups() == "high risk").astype(float)
+        if high.min() == high.max():
+            return None
+        df = pd.DataFrame({"time": rows.time.to_numpy(), "event": rows.event.to_numpy(), "high_risk": high})
+        return CoxTable.from_survival(df, "time", "event", ph_test=False).table.iloc[0]
+
+    def concordance(self):
+        rows = self.rows()
+        return self.cached(("cindex", self.cohort, self.split, self.model, self.n_bootstraps), lambda: concordance_index(
+            rows.time, rows.event.astype(bool), rows.score, n_bootstraps=self.n_bootstraps, random_state=0))
+
+    def td_auc(self) -> TimeDependentAuc | None:
+        """AUC(t) at the 25th, 50th and 75th percentiles of the event times of the chosen split."""
+        rows = self.rows()
+
+        def compute():
+            t, e = rows.time.to_numpy(), rows.event.to_numpy().astype(bool)
+            times = np.unique(np.round(np.percentile(t[e], [25, 50, 75]), 2))
+            times = times[(times > t.min()) & (times < t.max())]
+            if not len(times):
+                return None
+            return TimeDependentAuc.from_survival(t, e, rows.score, times, n_bootstraps=min(self.n_bootstraps, 200),
+                                                  random_state=0, name=self.model)
+        return self.cached(("tdauc", self.cohort, self.split, self.model, self.n_bootstraps), compute)
+
+    # ------------------------------------------------------------------ figures
+    def km_plot(self):
+        return self.kaplan_meier().plot().opts(frame_width=460, frame_height=340, legend_position="top_right",
+                                               title=f"Kaplan-Meier · {self.model} · {self.split}")
+
+    def figures(self) -> dict:
+        td = self.td_auc()
+        out = {"Kaplan-Meier": self.km_plot(), "Numbers at risk": self.kaplan_meier().at_risk_table(),
+               "C-index": self.concordance().to_frame()}
+        if td is not None:
+            out["Time-dependent AUC"] = td.plot()
+        return out
+
+
+class SurvivalPage(pn.viewable.Viewer):
+    """Survival page over a :class:`SurvivalStore` (or a predictions table)."""
+
+    def __init__(self, store: SurvivalStore | pd.DataFrame, **params):
+        self.store = store if isinstance(store, SurvivalStore) else SurvivalStore(store)
+        super().__init__(**params)
+
+    _SELECTION = ("store.cohort", "store.split", "store.model", "store.cutoff_method", "store.percentile",
+                  "store.horizon", "store.cutoff")
+
+    @param.depends(*_SELECTION)
+    def _km(self):
+        s = self.store
+        km = s.kaplan_meier()
+        hr = s.hazard_ratio()
+        _, fitted_on = s.fit_rows()
+        lr = f"log-rank p = {km.logrank.p_value:.3g}" if km.logrank is not None else "one group only"
+        hr_text = (f"HR high vs low {hr.hr:.2f} (95% CI {hr.hr_lower:.2f}–{hr.hr_upper:.2f})" if hr is not None
+                   else "HR: one group is empty")
+        return pn.Column(
+            pn.pane.Markdown(f"Cut-off **{s.risk_groups().cutoff_[0]:.3g}** ({s.cutoff_method}, fitted on the "
+                             f"{fitted_on}, frozen) · {lr} · {hr_text}"),
+            pn.pane.HoloViews(s.km_plot(), linked_axes=False),
+            pn.pane.Markdown("Numbers at risk"),
+            pn.pane.DataFrame(km.at_risk_table(), sizing_mode="stretch_width"))
+
+    @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
+    def _discrimination(self):
+        s = self.store
+        c = s.concordance()
+        td = s.td_auc()
+        parts = [pn.pane.Markdown(f"**Harrell C-index {c.estimate:.3f}** (95% CI {c.ci_low:.3f}–{c.ci_high:.3f}, "
+                                  f"{c.n_bootstraps} resamples)")]
+        if td is not None:
+            parts.append(pn.pane.HoloViews(td.plot().opts(frame_width=320, frame_height=220,
+                                                          title="Time-dependent AUC"), linked_axes=False))
+        return pn.Column(*parts)
+
+    def __panel__(self):
+        s = self.store
+        widgets = pn.Column(
+            pn.widgets.Select.from_param(s.param.cohort), pn.widgets.Select.from_param(s.param.model),
+            pn.widgets.Select.from_param(s.param.split), pn.widgets.Select.from_param(s.param.cutoff_method),
+            pn.widgets.FloatSlider.from_param(s.param.percentile, step=1.0),
+            pn.widgets.FloatInput.from_param(s.param.horizon), pn.widgets.FloatInput.from_param(s.param.cutoff),
+            pn.widgets.IntInput.from_param(s.param.n_bootstraps, step=100), width=260)
+        return pn.Column(
+            pn.pane.Markdown(f"## Survival\nRisk score = the model's score (higher = earlier event). {AVERAGING_NOTE}",
+                             sizing_mode="stretch_width"),
+            pn.Row(widgets, self._km, self._discrimination), sizing_mode="stretch_width")
