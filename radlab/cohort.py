@@ -6,7 +6,9 @@ builds an ``xarray.Dataset`` of dask arrays from cached headers; voxels are read
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -126,7 +128,7 @@ class Cohort:
     def _check_files(self, ids, problems, files_table, *, known: set[str]):
         out = []
         for case in ids:
-            missing = [f.path for f in self._files(case, files_table) if not Path(f.path).exists()]
+            missing = [f.path for f in self._files(case, files_table) if not os.path.exists(f.path)]
             if missing:
                 problems.append((case, missing[0], f"file not found ({len(missing)} of the case's files missing): case excluded"))
             else:
@@ -242,10 +244,17 @@ class Cohort:
 
     # ------------------------------------------------------------------ files and headers
     def _files(self, case: str, files_table: pd.DataFrame | None = None) -> list[_File]:
+        memo = self._shared.setdefault("files", {})
+        if case not in memo:
+            memo[case] = self._resolve_files(case, files_table)
+        return memo[case]
+
+    def _resolve_files(self, case: str, files_table: pd.DataFrame | None) -> list[_File]:
         if files_table is None and self.spec.files is not None:
             files_table = self._tables["frames"]["files"]
         out = []
         tps = self.spec.timepoints or [None]
+        root = str(self.root.resolve())
 
         def resolve(spec, tp):
             if spec.column is not None:
@@ -254,8 +263,13 @@ class Cohort:
                 rel = spec.path.replace("{case}", case)
                 if tp is not None:
                     rel = rel.replace("{timepoint}", tp)
-            path = str((self.root / rel).resolve())
-            return path, (detect_format(path) if spec.format == "auto" else spec.format) if Path(path).exists() else spec.format
+            path = os.path.normpath(os.path.join(root, rel))
+            if spec.format != "auto":
+                return path, spec.format
+            try:
+                return path, detect_format(path)
+            except ReadError:  # a missing file: reported by the caller
+                return path, "auto"
 
         def var(name, spec, tp):
             timed = tp is not None and (spec.column is not None or "{timepoint}" in spec.path)
@@ -413,7 +427,11 @@ def _read_resampled_mask(path: str, fmt: str, reference: Header, *, label=None) 
 
 
 def _lazy(fn, *args, shape, dtype, token, **kwargs) -> da.Array:
-    """One-chunk dask array whose only task calls ``fn(*args, **kwargs)``."""
+    """One-chunk dask array whose only task calls ``fn(*args, **kwargs)``.
+
+    Built directly from a one-task graph: ``dask.delayed`` would walk every argument looking for
+    collections, which costs more than reading the headers for a 1,000-case cohort.
+    """
     name = f"{fn.__name__}-{dask.base.tokenize(*token)}"
-    delayed = dask.delayed(fn, pure=True, name=name)(*args, **kwargs)
-    return da.from_delayed(delayed, shape=tuple(shape), dtype=np.dtype(dtype), name=name)
+    call = functools.partial(fn, **kwargs) if kwargs else fn
+    return da.Array({(name, 0, 0, 0): (call, *args)}, name, chunks=tuple((int(s),) for s in shape), dtype=np.dtype(dtype))

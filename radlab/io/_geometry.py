@@ -94,6 +94,9 @@ def same_geometry(a: dict[str, Any], b: dict[str, Any], *, shape_a=None, shape_b
 
     ``atol`` is in mm for spacing and origin and unitless for direction cosines.
     """
+    if all(tuple(a[k]) == tuple(b[k]) for k in ("spacing", "origin", "direction")) and (
+            shape_a is None or shape_b is None or tuple(shape_a) == tuple(shape_b)):
+        return []  # identical: the common case, decided without numpy
     problems = []
     if shape_a is not None and shape_b is not None and tuple(shape_a) != tuple(shape_b):
         problems.append(f"size {tuple(shape_a)} != {tuple(shape_b)}")

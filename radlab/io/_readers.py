@@ -79,6 +79,8 @@ def detect_format(path: str | Path) -> str:
         return "mha"
     if p.is_dir():
         return "dicom"
+    if not p.exists():
+        raise ReadError(f"{path}: file not found")
     if name.endswith(".dcm"):
         import pydicom
 

@@ -56,14 +56,17 @@ def test_headers_carry_acquisition_parameters(dicom_case, catalog):
     assert header.meta["slice_thickness"] == pytest.approx(c.spacing[2])
 
 
-def test_formats_are_detected(dicom_case):
+def test_formats_are_detected(dicom_case, tmp_path):
     cohort, case, image_path, _ = dicom_case
     folder = image_path.parents[2] / "dicom" / case
     assert detect_format(folder / "T2w") == "dicom"
     assert detect_format(folder / "rtstruct.dcm") == "rtstruct"
     assert detect_format(folder / "seg.dcm") == "seg"
+    (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ReadError, match="unknown image format"):
-        detect_format(folder / "notes.txt")
+        detect_format(tmp_path / "notes.txt")
+    with pytest.raises(ReadError, match="missing.dcm: file not found"):
+        detect_format(tmp_path / "missing.dcm")
 
 
 def test_missing_slice_is_reported(dicom_case, tmp_path):
