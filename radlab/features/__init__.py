@@ -3,5 +3,8 @@ with robustness screening (perturbation ICC, stability selection, correlation wi
 
 from radlab.features._extract import default_cache, errors, extract
 from radlab.features._params import PRESETS, load_params, param_hash
+from radlab.features._robustness import (StabilitySelector, icc, perturb_case, perturbations, robustness,
+                                         volume_correlation)
 
-__all__ = ["PRESETS", "default_cache", "errors", "extract", "load_params", "param_hash"]
+__all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "icc", "load_params", "param_hash",
+           "perturb_case", "perturbations", "robustness", "volume_correlation"]
