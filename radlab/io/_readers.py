@@ -250,6 +250,16 @@ def _dicom_value(ds, key: str):
         return str(value)
 
 
+def _choose(names: dict[int, str], wanted: str | int | None, error: str) -> int:
+    """The number of the ROI/segment named (or numbered) ``wanted``; the only one when ``wanted`` is None."""
+    if wanted is None and len(names) == 1:
+        return next(iter(names))
+    matches = [n for n, name in names.items() if name == wanted or n == wanted]
+    if not matches:
+        raise ReadError(error)
+    return matches[0]
+
+
 def _physical_to_index(points: np.ndarray, reference: Header) -> np.ndarray:
     """Continuous (x, y, z) index coordinates of physical points (n, 3) on a reference grid."""
     direction = np.array(reference.direction, float).reshape(3, 3)
@@ -266,13 +276,7 @@ def _rtstruct_mask(path: str, roi: str | int | None, reference: Header) -> np.nd
     except Exception as exc:
         raise ReadError(f"{path}: not a readable DICOM RTSTRUCT ({_first_line(exc)})") from None
     names = {int(r.ROINumber): str(r.ROIName) for r in ds.StructureSetROISequence}
-    if roi is None and len(names) == 1:
-        number = next(iter(names))
-    else:
-        matches = [n for n, name in names.items() if name == roi or n == roi]
-        if not matches:
-            raise ReadError(f"{path}: no ROI named {roi!r} (ROIs: {sorted(names.values())})")
-        number = matches[0]
+    number = _choose(names, roi, f"{path}: no ROI named {roi!r} (ROIs: {sorted(names.values())})")
     mask = np.zeros(reference.shape, dtype=np.uint8)
     for item in ds.ROIContourSequence:
         if int(item.ReferencedROINumber) != number:
@@ -299,13 +303,7 @@ def _seg_mask(path: str, segment: str | int | None, reference: Header) -> np.nda
         raise ReadError(f"{path}: not a readable DICOM SEG ({_first_line(exc)})") from None
     frames = frames.reshape((-1,) + frames.shape[-2:])
     labels = {int(s.SegmentNumber): str(s.SegmentLabel) for s in ds.SegmentSequence}
-    if segment is None and len(labels) == 1:
-        number = next(iter(labels))
-    else:
-        matches = [n for n, lab in labels.items() if lab == segment or n == segment]
-        if not matches:
-            raise ReadError(f"{path}: no segment {segment!r} (segments: {labels})")
-        number = matches[0]
+    number = _choose(labels, segment, f"{path}: no segment {segment!r} (segments: {labels})")
     shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else {}
 
     def functional(group, name):  # per-frame value, else the one shared by all frames
