@@ -1,4 +1,4 @@
-"""The cohort page: the case table (clinical + acquisition) beside the image viewer."""
+"""The cohort page: the case table (clinical + acquisition), acquisition parameters by centre, the image viewer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import param
 from radlab.catalog import Catalog
 from radlab.ui._viewer import ImageViewer
 
-__all__ = ["CohortPage", "case_table"]
+__all__ = ["CohortPage", "acquisition_by_batch", "case_table"]
+
+ACQUISITION = ("vendor", "model", "field_strength", "slice_thickness", "spacing_x", "spacing_y", "spacing_z",
+               "repetition_time", "echo_time", "kernel")
 
 
 def case_table(cohort) -> pd.DataFrame:
@@ -22,13 +25,50 @@ def case_table(cohort) -> pd.DataFrame:
     return clinical.join(first[keep], how="left").reset_index()
 
 
+def _summarise(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return ""
+    if pd.api.types.is_numeric_dtype(values):
+        lo, med, hi = values.min(), values.median(), values.max()
+        return f"{med:g}" if lo == hi else f"{med:g} ({lo:g}–{hi:g})"
+    counts = values.astype(str).value_counts()
+    return ", ".join(f"{k} ({v})" for k, v in counts.items())
+
+
+def acquisition_by_batch(cohort, batch: str | None = None) -> pd.DataFrame:
+    """Acquisition parameters per batch (default: the cohort's first batch column, e.g. centre) and image.
+
+    One row per batch and image: number of cases, then per parameter the median (min–max) of numbers or
+    the counts of each value.
+
+    Examples
+    --------
+    >>> import radlab  # doctest: +SKIP
+    >>> acquisition_by_batch(radlab.open_cohort("demo")).loc["A", "T2w_pre"].vendor  # doctest: +SKIP
+    'SIEMENS (40)'
+    """
+    batch = batch or (cohort.batch[0] if cohort.batch else None)
+    acq = cohort.acquisition(progress=False)
+    cols = [c for c in ACQUISITION if c in acq and acq[c].notna().any()]
+    acq = acq.assign(batch=acq.case.map(cohort.clinical[batch]) if batch else "all")
+    table = acq.groupby(["batch", "image"], sort=True).agg(
+        cases=("case", "nunique"), **{c: (c, _summarise) for c in cols})
+    return table.rename_axis(index=[batch or "batch", "image"])
+
+
 class CohortPage(pn.viewable.Viewer):
     """Pick an image cohort from the catalog, browse its cases in a table and view their images."""
 
     cohort = param.Selector(objects=[])
 
-    def __init__(self, catalog: Catalog, **params):
+    def __init__(self, catalog: Catalog, *, pseudonymiser=None, **params):
+        """``pseudonymiser``: callable id -> shown name (default :class:`radlab.ui.Pseudonymiser`, random salt);
+        pass ``Pseudonymiser(enabled=False)`` to show the real case ids."""
+        from radlab.ui._inputs import Pseudonymiser
+
         self.catalog = catalog
+        self.pseudonymiser = pseudonymiser or Pseudonymiser()
         names = [n for n in catalog.names if catalog.spec(n).images]
         self.param.cohort.objects = names
         params.setdefault("cohort", names[0])
@@ -37,18 +77,22 @@ class CohortPage(pn.viewable.Viewer):
                                            show_index=False, sizing_mode="stretch_width", height=420)
         self._table.param.watch(self._on_select, "selection")
         self._viewer_area = pn.Column()
+        self._acquisition = pn.pane.DataFrame(sizing_mode="stretch_width")
         self._on_cohort()
 
     @param.depends("cohort", watch=True)
     def _on_cohort(self):
         cohort = self.catalog[self.cohort]
-        self.viewer = ImageViewer(cohort)
-        self._table.value = case_table(cohort)
+        self.viewer = ImageViewer(cohort, pseudonymiser=self.pseudonymiser)
+        table = case_table(cohort)
+        self._cases = table.case.astype(str).tolist()  # row -> real id, kept on the server
+        self._table.value = table.assign(case=self.pseudonymiser.map(self._cases))
+        self._acquisition.object = acquisition_by_batch(cohort)
         self._viewer_area[:] = [self.viewer]
 
     def _on_select(self, event):
         if event.new:
-            self.viewer.case = str(self._table.value.iloc[event.new[0]]["case"])
+            self.viewer.case = self._cases[event.new[0]]
 
     def __panel__(self):
         return pn.Column(
@@ -56,5 +100,7 @@ class CohortPage(pn.viewable.Viewer):
             pn.widgets.Select.from_param(self.param.cohort, width=260),
             self._table,
             self._viewer_area,
+            pn.pane.Markdown("### Acquisition parameters by centre\nmedian (min–max), or counts of each value"),
+            self._acquisition,
             sizing_mode="stretch_width",
         )

@@ -2,49 +2,161 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import cached_property
 from pathlib import Path
 
 import panel as pn
 
 from radlab.catalog import open_catalog
+from radlab.ui._inputs import Pseudonymiser, example_predictions
 
-__all__ = ["PAGES", "serve", "LOCAL_ADDRESSES"]
+__all__ = ["LOCAL_ADDRESSES", "PAGES", "PageInputs", "build_page", "serve"]
 
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 
+TITLES = {"cohort": "Cohort & images", "roc": "ROC", "survival": "Survival",
+          "calibration": "Calibration & decision curves", "saliency": "Saliency", "harmonisation": "Harmonisation",
+          "shap": "SHAP"}
 
-def _cohort_page(catalog_path):
-    from radlab.ui._cohort_page import CohortPage
 
+class PageInputs:
+    """The plain objects the pages read, built lazily once per server from the catalog (or given).
+
+    Pass any of them to use your own study's objects: ``predictions`` (tidy predictions table),
+    ``harmonisation`` (dict features, batch[, after]), ``shap`` (dict pipeline, X), ``saliency`` (dict model,
+    images, masks). What is not given is built from the catalog: predictions from the reference cohorts
+    (:func:`radlab.ui.example_predictions`), features of the demo cohort's pre-treatment T2w tumours by
+    centre, a logistic-regression pipeline on the breast-cancer table, a small CNN trained on the demo
+    cohort's tumour grid. ``pseudonymiser`` names cases shown to viewers (default: salted pseudonyms).
+    """
+
+    def __init__(self, catalog=None, *, pseudonymiser: Pseudonymiser | None = None, **given):
+        self.catalog_path = str(Path(catalog).resolve()) if catalog else None
+        self.pseudonymiser = pseudonymiser or Pseudonymiser()
+        unknown = set(given) - {"predictions", "harmonisation", "shap", "saliency"}
+        if unknown:
+            raise TypeError(f"PageInputs got unknown inputs {sorted(unknown)}")
+        self.__dict__.update(given)  # overrides the cached properties below
+
+    @property
+    def catalog(self):
+        return open_catalog(self.catalog_path)
+
+    @cached_property
+    def predictions(self):
+        return example_predictions(self.catalog_path)
+
+    @cached_property
+    def harmonisation(self) -> dict:
+        from radlab.features import extract
+
+        cohort = self.catalog["demo"]
+        case = cohort.case(cohort.ids[0])
+        mask = next(v for v in case.data_vars if case[v].attrs.get("role") == "mask")
+        features = extract(cohort, "demo", scheduler="sync", pairs=[(case[mask].attrs["image"], mask)], progress=False)
+        return {"features": features, "batch": cohort.clinical.loc[features.index, cohort.batch[0]]}
+
+    @cached_property
+    def shap(self) -> dict:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        cohort = self.catalog["breast-cancer-wisconsin"]
+        X, y = cohort.features, cohort.clinical[cohort.outcomes["label"]]
+        pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+        return {"pipeline": pipeline, "X": X}
+
+    @cached_property
+    def saliency(self) -> dict:
+        import torch
+
+        from radlab.dl import ResNet
+
+        cohort = self.catalog["demo"]
+        mask = cohort.masks[0]
+        case = cohort.case(cohort.ids[0])
+        grid = cohort.to_grid(spacing=None, shape=(8, 32, 32), crop="roi", margin=4, images=[case[mask].attrs["image"]],
+                              mask=mask, include_mask=True).compute()
+        images, masks = grid.isel(channel=[0]), grid.isel(channel=1, drop=True)
+        images = (images - images.mean(("z", "y", "x"))) / (images.std(("z", "y", "x")) + 1e-6)
+        y = torch.tensor(cohort.clinical.loc[[str(c) for c in grid["case"].values], cohort.outcomes["label"]].to_numpy(),
+                         dtype=torch.float32)
+        torch.manual_seed(0)
+        net = ResNet(images.sizes["channel"], dim=3, widths=(4, 8))
+        x = torch.as_tensor(images.values, dtype=torch.float32)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        for _ in range(20):  # a few full-batch steps: enough for maps that respond to the images
+            opt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x)[:, 0], y)
+            loss.backward()
+            opt.step()
+        return {"model": net.eval(), "images": images.astype("float32"), "masks": masks}
+
+
+def build_page(name: str, inputs: PageInputs):
+    """The page ``name`` as a Panel viewable over ``inputs`` (a fresh store: one per session)."""
+    from radlab.ui import _pages
+
+    return _pages.BUILDERS[name](inputs)
+
+
+def _template(name: str, inputs: PageInputs):
     def page():
-        return pn.template.BootstrapTemplate(title="radlab · cohort & images", main=[CohortPage(open_catalog(catalog_path))])
+        links = " · ".join(f"[{t}](/{n})" for n, t in TITLES.items() if n in PAGES)
+        return pn.template.BootstrapTemplate(title=f"radlab · {TITLES[name].lower()}",
+                                             sidebar=[pn.pane.Markdown(f"[index](/)\n\n{links}")],
+                                             main=[build_page(name, inputs)])
     return page
 
 
-# page name -> factory(catalog_path) returning a zero-argument function that builds a fresh page per session
-PAGES = {"cohort": _cohort_page}
+def _index(names):
+    def page():
+        items = "\n".join(f"- [{TITLES[n]}](/{n})" for n in names)
+        return pn.template.BootstrapTemplate(title="radlab · dashboards", main=[pn.pane.Markdown(
+            f"## radlab dashboards\n{items}\n\nCase ids are pseudonymised unless the server was started with "
+            "`--show-case-ids`.")])
+    return page
+
+
+# page name -> factory(PageInputs) returning a zero-argument function that builds a fresh page per session
+PAGES = {name: (lambda name: lambda inputs: _template(name, inputs))(name) for name in TITLES}
 
 
 def serve(*, catalog: str | Path | None = None, address: str = "localhost", port: int = 5006,
-          basic_auth: str | None = None, cookie_secret: str | None = None, show: bool = False, threaded: bool = False,
-          pages: list[str] | None = None):
-    """Start a Panel server with radlab's pages; returns the server (threaded) or blocks.
+          basic_auth: str | None = None, cookie_secret: str | None = None, oauth: dict | None = None,
+          show_case_ids: bool = False, show: bool = False, threaded: bool = False, pages: list[str] | None = None,
+          inputs: PageInputs | None = None):
+    """Start a Panel server with radlab's pages and an index; returns the server (threaded) or blocks.
 
     Binding to an address other than localhost requires ``basic_auth`` (a password or a users JSON
-    file, as Panel's ``--basic-auth``), so nobody reaches patient data by accident.
+    file, as Panel's ``--basic-auth``) or ``oauth`` (Panel's OAuth settings: ``oauth_provider``,
+    ``oauth_key``, ``oauth_secret``, ...), so nobody reaches patient data by accident. Case ids shown to
+    viewers are pseudonymised (salted hash) unless ``show_case_ids``.
     """
-    if address not in LOCAL_ADDRESSES and not basic_auth:
+    if address not in LOCAL_ADDRESSES and not (basic_auth or oauth):
         raise PermissionError(
             f"refusing to serve on {address!r} without authentication: pass basic_auth (a password or a users "
-            "file) or bind to localhost")
+            "file) or OAuth settings, or bind to localhost")
+    if basic_auth and oauth:
+        raise ValueError("pass either basic_auth or oauth settings, not both")
     catalog_path = str(Path(catalog).resolve()) if catalog else None
     open_catalog(catalog_path)  # fail now, not in the first session, if the catalog is broken
+    inputs = inputs or PageInputs(catalog_path, pseudonymiser=Pseudonymiser(enabled=not show_case_ids))
     pn.extension("tabulator")
     names = pages or list(PAGES)
-    apps = {name: PAGES[name](catalog_path) for name in names}
+    unknown = [n for n in names if n not in PAGES]
+    if unknown:
+        raise ValueError(f"The 'pages' parameter of serve must name pages among {list(PAGES)}. Got {unknown}.")
+    apps = {"index": _index(names), **{name: PAGES[name](inputs) for name in names}}
     kwargs = {}
-    if basic_auth:
-        kwargs["basic_auth"] = basic_auth
-        kwargs["cookie_secret"] = cookie_secret or __import__("secrets").token_hex(16)
+    if basic_auth or oauth:
+        kwargs["cookie_secret"] = cookie_secret or secrets.token_hex(16)
+        if basic_auth:
+            kwargs["basic_auth"] = basic_auth
+        else:
+            kwargs.update(oauth)
+    origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     return pn.serve(apps, address=address, port=port, show=show, threaded=threaded, title="radlab",
-                    websocket_origin=[f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"], **kwargs)
+                    websocket_origin=origins, **kwargs)

@@ -49,11 +49,15 @@ class ImageViewer(pn.viewable.Viewer):
     show_mask = param.Boolean(default=True)
     mask_opacity = param.Number(default=0.4, bounds=(0.0, 1.0))
 
-    def __init__(self, cohort: Cohort, **params):
+    def __init__(self, cohort: Cohort, *, pseudonymiser=None, **params):
+        """``pseudonymiser`` (a callable id -> shown name, e.g. :class:`radlab.ui.Pseudonymiser`) hides the case
+        ids from the browser: the case picker shows pseudonyms, the ids stay on the server."""
         self.cohort = cohort
         sequences = list(cohort.spec.images)
         timepoints = list(cohort.spec.timepoints) or [None]
-        self.param.case.objects, self.param.sequence.objects = list(cohort.ids), sequences
+        self.labels = {c: pseudonymiser(c) if pseudonymiser else c for c in cohort.ids}
+        self.param.case.objects = {label: c for c, label in self.labels.items()}
+        self.param.sequence.objects = sequences
         self.param.timepoint.objects = timepoints
         params.setdefault("case", cohort.ids[0] if cohort.ids else None)
         params.setdefault("sequence", sequences[0])
@@ -105,7 +109,7 @@ class ImageViewer(pn.viewable.Viewer):
         x, y = da[da.dims[2]].values, da[da.dims[1]].values
         bounds = (x[0], y[0], x[-1], y[-1])
         lo, hi = self.level - self.window / 2, self.level + self.window / 2
-        title = f"{self.case} · {self.image_var} · slice {self.slice}"
+        title = f"{self.labels[self.case]} · {self.image_var} · slice {self.slice}"
         img = hv.Image(image[::-1], bounds=bounds, kdims=["x (mm)", "y (mm)"], vdims=["intensity"], label=title).opts(
             cmap="gray", clim=(lo, hi), aspect="equal", frame_width=420, colorbar=True, tools=["hover"],
             title=title, invert_yaxis=False)
