@@ -1,0 +1,48 @@
+"""Every curated notebook runs headless top to bottom on the tiny test cohort, within its time budget,
+and follows the notebook conventions (style.md section 5)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import nbformat
+import pytest
+
+from nbrun import REPO, budget, execute, notebook_paths
+
+NOTEBOOKS = notebook_paths()
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_without_outputs_and_in_shape(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs"
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "H1 title first"
+    if path.stem != "index":
+        for heading in ("Overview", "Prerequisites", "Summary", "What's next"):
+            assert re.search(rf"^##+ {re.escape(heading)}", markdown, re.M), f"{path.name}: no '{heading}'"
+        imports = [c for c in code if re.search(r"^(import|from) \w", c.source, re.M)]
+        assert len(imports) == 1, f"{path.name}: {len(imports)} cells import; style.md asks for one"
+    notebook_data = re.compile(r"(read_csv|open\(|\.nii|\.nrrd|/data/)")
+    assert not any(notebook_data.search(c.source) for c in code), f"{path.name}: data only via the catalog"
+
+
+@pytest.fixture(scope="session")
+def notebook_env(catalog):
+    """Environment of the notebook kernels: the tiny data folder and a session-shared feature cache."""
+    return dict(os.environ, RADLAB_CATALOG=str(REPO / "data_catalog.yaml"),
+                RADLAB_DATA=os.environ["RADLAB_DATA"], RADLAB_CACHE=os.environ["RADLAB_CACHE"])
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs(path, notebook_env):
+    limit = budget(path)
+    _, seconds = execute(path, env=notebook_env, timeout=limit)
+    assert seconds <= limit, f"{path.name} took {seconds:.0f} s; its budget is {limit:.0f} s"
