@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 # modules that add their own verbs: each has add_parser(subparsers) setting func=...
-_PLUGINS = ("radlab.cli_extract",)
+_PLUGINS = ("radlab.cli_extract", "radlab.cli_ui")
 
 
 def _catalog(args) -> int:

@@ -149,7 +149,7 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
     unknown = [n for n in names if n not in PAGES]
     if unknown:
         raise ValueError(f"The 'pages' parameter of serve must name pages among {list(PAGES)}. Got {unknown}.")
-    apps = {"index": _index(names), **{name: PAGES[name](inputs) for name in names}}
+    apps = {"/": _index(names), **{name: PAGES[name](inputs) for name in names}}
     kwargs = {}
     if basic_auth or oauth:
         kwargs["cookie_secret"] = cookie_secret or secrets.token_hex(16)

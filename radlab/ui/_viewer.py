@@ -37,6 +37,21 @@ def default_window(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[f
     return float(hi - lo) or 1.0, float((hi + lo) / 2)
 
 
+class _OneCase:
+    """The part of the Cohort interface the viewer uses, over a single case's Dataset."""
+
+    def __init__(self, ds):
+        images = [v for v in ds.data_vars if ds[v].attrs.get("role", "image") == "image"]
+        self._ds = ds
+        self.ids = [str(ds.attrs.get("case", "case"))]
+        sequences = list(dict.fromkeys(ds[v].attrs.get("sequence", v) for v in images))
+        timepoints = [t for t in dict.fromkeys(ds[v].attrs.get("timepoint") for v in images) if t is not None]
+        self.spec = type("Spec", (), {"images": sequences, "timepoints": timepoints})()
+
+    def case(self, case_id):
+        return self._ds
+
+
 class ImageViewer(pn.viewable.Viewer):
     """Browse the images of a cohort's cases; state is plain parameters, so tests can drive it."""
 
@@ -65,6 +80,11 @@ class ImageViewer(pn.viewable.Viewer):
         super().__init__(**params)
         self._on_image()
 
+    @classmethod
+    def from_dataset(cls, case, **params) -> "ImageViewer":
+        """A viewer of one case's Dataset (as ``cohort.case(id)`` gives, or any Dataset of z, y, x images)."""
+        return cls(_OneCase(case), **params)
+
     # ------------------------------------------------------------------ logic (no browser needed)
     @property
     def image_var(self) -> str:
@@ -76,7 +96,7 @@ class ImageViewer(pn.viewable.Viewer):
         """The mask drawn on this image, else one of the same timepoint on the same grid."""
         masks = [v for v in self.data.data_vars if self.data[v].attrs.get("role") == "mask"]
         same_tp = [v for v in masks if self.data[v].attrs.get("timepoint") == self.timepoint] or masks
-        own = [v for v in same_tp if self.data[v].attrs["image"] == self.image_var]
+        own = [v for v in same_tp if self.data[v].attrs.get("image") == self.image_var]
         on_grid = [v for v in same_tp if self.data[v].dims == self.data[self.image_var].dims]
         return (own or on_grid or [None])[0]
 

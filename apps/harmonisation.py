@@ -1,0 +1,9 @@
+"""Harmonisation page: `panel serve apps/harmonisation.py` (or `radlab serve`). Inputs: radlab.ui.PageInputs over the catalog."""
+
+import panel as pn
+
+from radlab.ui import PageInputs, build_page
+
+if pn.state.served:
+    pn.extension("tabulator")
+    pn.template.BootstrapTemplate(title="radlab · harmonisation", main=[build_page("harmonisation", PageInputs())]).servable()

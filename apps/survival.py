@@ -1,0 +1,9 @@
+"""Survival page: `panel serve apps/survival.py` (or `radlab serve`). Inputs: radlab.ui.PageInputs over the catalog."""
+
+import panel as pn
+
+from radlab.ui import PageInputs, build_page
+
+if pn.state.served:
+    pn.extension("tabulator")
+    pn.template.BootstrapTemplate(title="radlab · survival", main=[build_page("survival", PageInputs())]).servable()

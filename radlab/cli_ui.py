@@ -1,0 +1,82 @@
+"""``radlab export-html PAGE --out file.html`` and ``radlab export-figure PAGE FIGURE --out plot.png|svg``
+(registered by radlab.cli's plugin list)."""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_parser"]
+
+
+def _inputs(args):
+    from radlab.ui import PageInputs, Pseudonymiser
+
+    return PageInputs(args.catalog, pseudonymiser=Pseudonymiser(enabled=not args.show_case_ids))
+
+
+def _export_html(args) -> int:
+    from radlab.ui._export import export_html, page_figures
+    from radlab.ui._serve import TITLES
+
+    figures = page_figures(args.page, _inputs(args))
+    path = export_html(figures, args.out, title=f"radlab · {TITLES[args.page]}")
+    print(f"wrote {path} ({', '.join(figures)})")
+    return 0
+
+
+def _export_figure(args) -> int:
+    from radlab.ui._export import export_figure, page_figures
+
+    figures = page_figures(args.page, _inputs(args))
+    plots = {k: v for k, v in figures.items() if not hasattr(v, "to_csv")}
+    if args.figure not in plots:
+        print(f"page {args.page!r} has figures {list(plots)}; got {args.figure!r}", file=sys.stderr)
+        return 2
+    print(f"wrote {export_figure(plots[args.figure], args.out)}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    from radlab.ui._serve import TITLES
+
+    for verb, func, helptext in (("export-html", _export_html, "standalone HTML of a page's figures (no server)"),
+                                 ("export-figure", _export_figure, "one figure of a page as PNG or SVG")):
+        p = sub.add_parser(verb, help=helptext)
+        p.add_argument("page", choices=list(TITLES))
+        if verb == "export-figure":
+            p.add_argument("figure", help="figure title, e.g. ROC, Kaplan-Meier, Calibration")
+        p.add_argument("--out", required=True)
+        p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
+        p.set_defaults(func=func)
+    for verb in ("serve", "demo"):  # the sharing options of `radlab serve` / `radlab demo`
+        if verb in sub.choices:
+            p = sub.choices[verb]
+            p.add_argument("--cookie-secret", default=None, help="secret for the auth cookie (default: random)")
+            p.add_argument("--oauth-provider", default=None, help="Panel OAuth provider (github, google, azure, ...)")
+            p.add_argument("--oauth-key", default=None)
+            p.add_argument("--oauth-secret", default=None)
+            p.add_argument("--oauth-redirect-uri", default=None)
+            p.add_argument("--oauth-encryption-key", default=None)
+            p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
+            if verb == "serve":
+                p.set_defaults(func=_serve)
+
+
+def _serve(args) -> int:
+    from radlab.ui import serve
+    from radlab.ui._serve import LOCAL_ADDRESSES
+
+    oauth = None
+    if args.oauth_provider:
+        oauth = {k: v for k, v in {"oauth_provider": args.oauth_provider, "oauth_key": args.oauth_key,
+                                   "oauth_secret": args.oauth_secret, "oauth_redirect_uri": args.oauth_redirect_uri,
+                                   "oauth_encryption_key": args.oauth_encryption_key}.items() if v}
+    kwargs = dict(catalog=args.catalog, address=args.address, port=args.port, basic_auth=args.basic_auth,
+                  cookie_secret=args.cookie_secret, oauth=oauth, show_case_ids=args.show_case_ids, show=args.show)
+    if args.address not in LOCAL_ADDRESSES and not (args.basic_auth or oauth):
+        print(f"refusing to serve on {args.address!r} without authentication: pass --basic-auth (password or users "
+              "JSON file) or --oauth-provider/--oauth-key/--oauth-secret, or bind to localhost", file=sys.stderr)
+        return 2
+    print(f"radlab dashboards: http://{args.address}:{args.port}/", flush=True)
+    serve(**kwargs)
+    return 0
