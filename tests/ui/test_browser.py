@@ -1,52 +1,125 @@
-"""The served cohort page in a real headless Chromium (Debian's, driven by Playwright)."""
+"""The served pages in a real headless Chromium (Debian's, driven by Playwright): every page loads without
+console errors or failed requests, widget changes redraw figures, case ids stay pseudonymised, basic auth."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from ui_helpers import SALT, free_port, open_page, wait_for_port
 
 pytestmark = pytest.mark.ui
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1300})
-    page = context.new_page()
-    problems = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.goto(f"{server}/cohort")
-    page.wait_for_selector("canvas", timeout=60_000)
-    page.wait_for_timeout(1500)
-    page.problems = problems
+def cohort_page(browser, server):
+    page = open_page(browser, f"{server}/cohort")
     yield page
-    context.close()
+    page.context.close()
 
 
 def plot_pixels(page) -> bytes:
     return page.locator(".bk-Canvas").last.screenshot()
 
 
-def test_cohort_page_loads_without_console_errors(page, catalog):
+def test_cohort_page_shows_pseudonyms_not_ids(cohort_page, catalog):
+    from radlab.ui import Pseudonymiser
+
+    page, ids = cohort_page, catalog["demo"].ids
     assert page.title() == "radlab · cohort & images"
-    assert page.locator("h2", has_text="Cohort & images").count() == 1
     cells = page.locator('.tabulator-cell[tabulator-field="case"]')
-    assert cells.count() == 12 and cells.nth(1).inner_text() == catalog["demo"].ids[1]  # the case table
+    assert cells.count() == 12 and cells.nth(1).inner_text() == Pseudonymiser(SALT)(ids[1])
+    html = page.content()
+    assert not any(case in html for case in ids)  # the real ids never reach the browser
+    assert "Acquisition parameters by centre" in html and "SIEMENS" in html
     assert page.problems == []
 
 
-def test_choosing_a_case_redraws_the_image(page, catalog):
+def test_choosing_a_case_redraws_the_image(cohort_page, catalog):
+    page = cohort_page
     before = plot_pixels(page)
     case_select = page.locator("select").nth(1)  # cohort picker, then the viewer's case picker
-    assert case_select.input_value() == catalog["demo"].ids[0]
-    case_select.select_option(catalog["demo"].ids[5])
-    page.wait_for_timeout(2000)
+    from radlab.ui import Pseudonymiser
+
+    case_select.select_option(label=Pseudonymiser(SALT)(catalog["demo"].ids[5]))
+    page.wait_for_timeout(1500)
     assert plot_pixels(page) != before
     assert page.problems == []
 
 
-def test_clicking_a_table_row_selects_the_case(page, catalog):
-    target = catalog["demo"].ids[3]
-    page.locator('.tabulator-cell[tabulator-field="case"]', has_text=target).click()
+def test_clicking_a_table_row_selects_the_case(cohort_page, catalog):
+    from radlab.ui import Pseudonymiser
+
+    label = Pseudonymiser(SALT)(catalog["demo"].ids[3])
+    cohort_page.locator('.tabulator-cell[tabulator-field="case"]', has_text=label).click()
+    cohort_page.wait_for_timeout(1200)
+    select = cohort_page.locator("select").nth(1)
+    assert select.locator("option:checked").inner_text() == label
+
+
+@pytest.mark.parametrize("name", ["", "roc", "survival", "calibration", "harmonisation", "saliency", "shap"])
+def test_every_page_loads_without_errors(browser, server, name):
+    page = open_page(browser, f"{server}/{name}", wait_for="canvas" if name else "a")
+    assert page.title().startswith("radlab")
+    if not name:
+        assert page.locator("a", has_text="Survival").count() >= 1
+    assert page.problems == []
+    page.context.close()
+
+
+def test_roc_widgets_update_metrics_and_curve(browser, server):
+    page = open_page(browser, f"{server}/roc")
+    table = page.locator("table").first
+    before_text, before_pixels = table.inner_text(), plot_pixels(page)
+    page.locator("select").nth(2).select_option("train")  # cohort, model, split
     page.wait_for_timeout(1500)
-    assert page.locator("select").nth(1).input_value() == target
+    assert table.inner_text() != before_text  # sensitivity ... at the frozen threshold on another split
+    page.locator("select").nth(1).select_option("size only")
+    page.wait_for_timeout(1500)
+    assert plot_pixels(page) != before_pixels
+    assert page.problems == []
+    page.context.close()
+
+
+def test_survival_cutoff_method_changes_groups(browser, server):
+    page = open_page(browser, f"{server}/survival")
+    text = page.locator("text=Cut-off").first.inner_text()
+    page.locator("select").nth(3).select_option("percentile")
+    page.wait_for_timeout(1500)
+    assert page.locator("text=Cut-off").first.inner_text() != text and "percentile" in page.content()
+    assert page.problems == []
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def auth_server(catalog, page_inputs, tmp_path_factory):
+    from radlab.ui import serve
+
+    users = tmp_path_factory.mktemp("auth") / "users.json"
+    users.write_text(json.dumps({"clinician": "s3cret-pass"}))
+    port = free_port()
+    srv = serve(catalog=catalog.path, address="127.0.0.1", port=port, threaded=True, pages=["roc"],
+                basic_auth=str(users), cookie_secret="test-cookie-secret", inputs=page_inputs)
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    srv.stop()
+
+
+@pytest.mark.parametrize("password, admitted", [("wrong", False), ("s3cret-pass", True)])
+def test_basic_auth_refuses_wrong_and_accepts_right_credentials(browser, auth_server, password, admitted):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{auth_server}/roc")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "clinician")
+    page.fill("input[name=password]", password)
+    page.locator("button[type=submit], input[type=submit]").first.click()
+    page.wait_for_load_state()
+    page.goto(f"{auth_server}/roc")
+    if admitted:
+        page.wait_for_selector("canvas", timeout=60_000)
+        assert page.title() == "radlab · roc"
+    else:
+        assert "/login" in page.url
+    context.close()

@@ -6,7 +6,7 @@ import holoviews as hv
 import numpy as np
 import pytest
 
-from radlab.ui import CohortPage, ImageViewer, case_table, default_window
+from radlab.ui import CohortPage, ImageViewer, Pseudonymiser, acquisition_by_batch, case_table, default_window
 
 
 @pytest.fixture
@@ -57,8 +57,20 @@ def test_cohort_page_table_and_selection(catalog):
     assert page.param.cohort.objects == ["demo", "demo-dicom", "pyradiomics-samples"]
     table = page._table.value
     assert len(table) == 12 and {"case", "centre", "pcr", "vendor", "field_strength"} <= set(table.columns)
+    assert table.case.iloc[4] == Pseudonymiser(page.pseudonymiser.salt)(page._cases[4]) != page._cases[4]
     page._table.selection = [4]
-    assert page.viewer.case == table.case.iloc[4]
+    assert page.viewer.case == page._cases[4] == catalog["demo"].ids[4]
+    assert page.viewer.labels[page.viewer.case] == table.case.iloc[4]
     page.cohort = "pyradiomics-samples"
     assert page.viewer.case == "brain1" and page.viewer.mask_var == "label"
     assert list(case_table(catalog["pyradiomics-samples"]).case) == ["brain1", "brain2", "breast1", "lung1", "lung2"]
+
+
+def test_acquisition_by_centre_summarises_each_centre(catalog):
+    cohort = catalog["demo"]
+    table = acquisition_by_batch(cohort)
+    acq = cohort.acquisition(progress=False).assign(centre=lambda d: d.case.map(cohort.clinical.centre))
+    for (centre, image), row in table.iterrows():
+        sel = acq[(acq.centre == centre) & (acq.image == image)]
+        assert row.cases == sel.case.nunique()
+        assert row.vendor == ", ".join(f"{k} ({v})" for k, v in sel.vendor.value_counts().items())

@@ -1,0 +1,238 @@
+"""Page logic without a browser: set store parameters, check state and figure data against the evaluation,
+harmonisation and explanation objects computed directly."""
+
+from __future__ import annotations
+
+import re
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import pytest
+
+from radlab.evaluation import (CalibrationCurve, DecisionCurve, KaplanMeier, RocCurve, concordance_index,
+                               delong_test, threshold_metrics)
+from radlab.ui import Pseudonymiser, average_predictions
+
+
+def _avg(predictions, cohort, model, split):
+    a = predictions[(predictions.cohort == cohort) & (predictions.model == model) & (predictions.split == split)]
+    return a.groupby("case", sort=False).agg(score=("score", "mean"), label=("label", "first"),
+                                             time=("time", "first"), event=("event", "first"))
+
+
+def test_average_predictions_means_repeats_per_case(predictions):
+    avg = average_predictions(predictions)
+    train = predictions[(predictions.split == "train") & (predictions.model == "all features")]
+    assert (train.groupby("case").size() == 2).all()  # 2 repeats of out-of-fold scores per training case
+    ref = train.groupby("case").score.mean()
+    got = avg[(avg.split == "train") & (avg.model == "all features")].set_index("case").score
+    pd.testing.assert_series_equal(got.sort_index(), ref.sort_index(), check_names=False)  # exact: same mean
+
+
+@pytest.fixture
+def roc(predictions):
+    from radlab.ui._roc_page import RocStore
+
+    return RocStore(predictions)
+
+
+def test_roc_store_matches_evaluation_objects(roc, predictions):
+    cohort = "breast-cancer-wisconsin"
+    assert (roc.cohort, roc.split, roc.model) == (cohort, "test", "all features")
+    assert roc.param.cohort.objects == [cohort]  # gbsg2 rows carry no binary label
+    train = _avg(predictions, cohort, "all features", "train")
+    youden = RocCurve.from_predictions(train.label, train.score, n_bootstraps=0).youden()
+    assert roc.threshold == pytest.approx(youden, abs=0)  # frozen Youden from the out-of-fold training rows
+    test = _avg(predictions, cohort, "all features", "test")
+    ref = RocCurve.from_predictions(test.label, test.score, n_bootstraps=1000, random_state=0)
+    assert roc.roc().auc == pytest.approx(ref.auc, abs=1e-12)
+    assert roc.roc().ci_bootstrap == pytest.approx(ref.ci_bootstrap, abs=1e-12)
+    pd.testing.assert_frame_equal(roc.metrics(), threshold_metrics(test.label, test.score, youden, n_bootstraps=200,
+                                                                   random_state=0))
+
+
+def test_threshold_change_updates_metrics_without_recomputing_the_bootstrap(roc):
+    curve = roc.roc()
+    cm_before = roc.confusion_matrix()
+    roc.threshold = 0.05
+    assert roc.roc() is curve  # cached per selection
+    cm = roc.confusion_matrix()
+    assert cm.to_numpy().sum() == cm_before.to_numpy().sum() and cm.loc["negative", "positive"] >= \
+        cm_before.loc["negative", "positive"]
+    fpr, tpr = roc.operating_point()
+    marker = roc.marker()
+    assert marker.data.iloc[0, 0] == pytest.approx(fpr) and marker.data.iloc[0, 1] == pytest.approx(tpr)
+    overlay = roc.curves()
+    assert isinstance(overlay, hv.Overlay)
+
+
+def test_roc_delong_comparison(roc, predictions):
+    assert roc.delong() is None
+    roc.compare = "size only"
+    a = _avg(predictions, roc.cohort, "all features", "test")
+    b = _avg(predictions, roc.cohort, "size only", "test").loc[a.index]
+    ref = delong_test(a.label, a.score, b.score)
+    assert roc.delong().p_value == pytest.approx(ref.p_value, rel=1e-12)
+    roc.split = "train"
+    assert roc.threshold == pytest.approx(roc.youden_threshold())  # the split does not move the fitted threshold
+
+
+@pytest.fixture
+def survival(predictions):
+    from radlab.ui._survival_page import SurvivalStore
+
+    return SurvivalStore(predictions)
+
+
+def test_survival_groups_from_frozen_training_cutoffs(survival, predictions):
+    assert (survival.cohort, survival.model, survival.split) == ("gbsg2", "clinical", "test")
+    train = _avg(predictions, "gbsg2", "clinical", "train")
+    test = _avg(predictions, "gbsg2", "clinical", "test")
+    assert survival.risk_groups().cutoff_[0] == pytest.approx(np.median(train.score), abs=1e-12)
+    survival.cutoff_method, survival.percentile = "percentile", 75.0
+    cut = np.percentile(train.score, 75)
+    assert survival.risk_groups().cutoff_[0] == pytest.approx(cut, abs=1e-12)
+    groups = np.where(test.score >= cut, "high risk", "low risk")
+    np.testing.assert_array_equal(survival.groups(), groups)
+    ref = KaplanMeier.from_survival(test.time, test.event.astype(bool), groups=groups)
+    assert survival.kaplan_meier().logrank.p_value == pytest.approx(ref.logrank.p_value, rel=1e-12)
+    pd.testing.assert_frame_equal(survival.kaplan_meier().at_risk_table(), ref.at_risk_table())
+    c = concordance_index(test.time, test.event.astype(bool), test.score, n_bootstraps=500, random_state=0)
+    assert survival.concordance() == c
+    survival.cutoff_method = "youden"
+    assert survival.risk_groups().cutoff_[0] in set(train.score)  # a training score, fitted at the horizon
+    assert survival.hazard_ratio().hr > 1  # high-risk group fails earlier on test
+    assert set(survival.figures()) >= {"Kaplan-Meier", "Numbers at risk", "C-index", "Time-dependent AUC"}
+
+
+@pytest.fixture
+def calibration(predictions):
+    from radlab.ui._calibration_page import CalibrationStore
+
+    return CalibrationStore(predictions)
+
+
+def test_calibration_per_centre_and_decision_curve(calibration, predictions):
+    test = _avg(predictions, calibration.cohort, "all features", "test")
+    ref = CalibrationCurve.from_predictions(test.label, test.score, n_bins=10, n_bootstraps=0)
+    assert calibration.stats().brier.iloc[0] == pytest.approx(ref.stats.brier.iloc[0], rel=1e-12)
+    assert calibration.stats().slope.iloc[0] == pytest.approx(ref.stats.slope.iloc[0], rel=1e-9)
+    calibration.group_by = "centre"
+    assert list(calibration.stats().group) == ["A", "B", "C"]
+    b = _avg(predictions, calibration.cohort, "size only", "test").loc[test.index]
+    dc = DecisionCurve.from_predictions(test.label, {"all features": test.score.to_numpy(), "size only": b.score.to_numpy()})
+    got = calibration.decision().table.set_index(["model", "threshold"]).net_benefit
+    want = dc.table.set_index(["model", "threshold"]).net_benefit
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), rtol=1e-12)
+    calibration.curve = "clinical_impact"
+    assert isinstance(calibration.decision_plot(), hv.Overlay)
+
+
+def test_calibration_refuses_scores_that_are_not_probabilities(predictions):
+    from radlab.ui._calibration_page import CalibrationStore
+
+    with pytest.raises(ValueError, match="probabilities"):
+        CalibrationStore(predictions.assign(score=predictions.score * 10))
+
+
+def test_harmonisation_counts_batch_affected_features(batch_features):
+    from radlab.harmonize import BatchEffect
+    from radlab.ui._harmonize_page import HarmonisationStore
+
+    X, batch = batch_features
+    store = HarmonisationStore(X, batch)
+    summary = store.summary().set_index("name")
+    assert summary.loc["before", "n_significant"] == BatchEffect.from_features(X, batch.to_numpy()).n_significant == 3
+    assert summary.loc["after", "n_significant"] == 0
+    assert store.feature in {"f0", "f1", "f2"}  # opens on the most batch-dependent feature
+    store.feature = "f4"
+    layout = store.distribution_plot()
+    np.testing.assert_array_equal(layout.BoxWhisker.Before.data.value if hasattr(layout.BoxWhisker, "Before")
+                                  else layout[0].data.value, X["f4"].to_numpy())
+
+
+def test_saliency_store_maps_and_checks(saliency_inputs):
+    from radlab.explain._saliency import saliency
+    from radlab.explain._sanity import MaskShare
+    from radlab.ui._saliency_page import SaliencyStore
+
+    s = SaliencyStore(**saliency_inputs, pseudonymiser=Pseudonymiser("x"))
+    assert s.case == "S001" and s.slice in (2, 3)  # opens on the slice with most mask
+    assert list(s.param.case.names) == Pseudonymiser("x").map(["S001", "S002", "S003", "S004"])
+    s.case, s.method = "S002", "integrated_gradients"
+    ref = saliency(saliency_inputs["model"], saliency_inputs["images"].sel(case="S002"), method="integrated_gradients",
+                   n_steps=32)
+    np.testing.assert_allclose(s.saliency_map().values, ref.values, rtol=1e-5, atol=1e-7)
+    share = MaskShare.from_saliency(ref, saliency_inputs["masks"].sel(case="S002")).shares
+    pd.testing.assert_frame_equal(s.mask_share().shares, share)
+    assert isinstance(s.overlay(), hv.Overlay)
+    s.method, s.window = "occlusion", 4
+    assert s.options() == {"window": (4, 4, 4), "stride": (2, 2, 2)}
+
+
+def test_shap_values_add_up_to_the_prediction(shap_inputs):
+    from radlab.ui._shap_page import ShapStore
+
+    store = ShapStore(shap_inputs["pipeline"], shap_inputs["X"], max_cases=20, pseudonymiser=Pseudonymiser("x"))
+    p = shap_inputs["pipeline"].predict_proba(store.rows)[:, 1]
+    # efficiency: SHAP values sum to f(x) - E[f(background)] (exact for the permutation explainer, 1e-8)
+    np.testing.assert_allclose(store.values.sum(1).to_numpy() + store.base, p, atol=1e-8)
+    case = store.values.index[3]
+    store.case = case
+    e = store.case_explanation()
+    assert e.shap.abs().is_monotonic_decreasing and e.shap.iloc[0] == store.values.loc[case, e.feature.iloc[0]]
+    assert store.importance().index[0] == store.values.abs().mean().idxmax()
+
+
+def test_pseudonyms_are_stable_salted_and_optional():
+    p, q = Pseudonymiser("a"), Pseudonymiser("b")
+    assert p("A0001") == p("A0001") != q("A0001")
+    assert p("A0001").startswith("P-") and "A0001" not in p("A0001")
+    assert Pseudonymiser(enabled=False)("A0001") == "A0001"
+
+
+def test_serve_refuses_other_addresses_without_authentication(catalog):
+    from radlab.ui import serve
+
+    with pytest.raises(PermissionError, match="without authentication"):
+        serve(catalog=catalog.path, address="0.0.0.0", threaded=True)
+
+
+def test_view_falls_back_to_the_builtin_viewer(catalog):
+    import radlab
+    from radlab.ui import ImageViewer
+
+    cohort = catalog["demo"]
+    viewer = radlab.view(cohort.case(cohort.ids[0]))  # itkwidgets is not installed here
+    assert isinstance(viewer, ImageViewer) and viewer.image_var == "T2w_pre" and viewer.mask_var == "tumour_pre"
+    assert isinstance(radlab.view((cohort, cohort.ids[1]), backend="builtin"), ImageViewer)
+    with pytest.raises(ImportError, match="itkwidgets"):
+        radlab.view(cohort.case(cohort.ids[0]), backend="itkwidgets")
+
+
+def test_export_html_is_standalone(roc, tmp_path):
+    from radlab.ui._export import export_html
+
+    path = export_html(roc.figures(), tmp_path / "roc.html", title="ROC")
+    html = path.read_text()
+    assert "Metrics at threshold" in html and "sensitivity" in html
+    assert not re.search(r'<(script|link)[^>]*(src|href)="https?://', html)  # JS inlined, no CDN links
+
+
+@pytest.mark.ui
+def test_export_png_and_svg(roc, tmp_path):
+    from radlab.ui._export import export_figure
+
+    png = export_figure(roc.curves(), tmp_path / "roc.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    svg = export_figure(roc.curves(), tmp_path / "roc.svg").read_text()
+    assert svg.startswith("<svg") and "<path" in svg
+
+
+def test_cli_export_html(catalog, tmp_path, capsys, monkeypatch):
+    from radlab.cli import main
+
+    out = tmp_path / "survival.html"
+    assert main(["--catalog", str(catalog.path), "export-html", "survival", "--out", str(out)]) == 0
+    assert "Kaplan-Meier" in out.read_text() and "Kaplan-Meier" in capsys.readouterr().out
