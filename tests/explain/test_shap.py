@@ -52,6 +52,7 @@ def test_linear_through_combat_and_selection_credits_input_features(breast):
     np.testing.assert_allclose(e2.values.to_numpy(), b * (X.iloc[:5].to_numpy() - X.to_numpy().mean(0)), atol=1e-8)
 
 
+@pytest.mark.slow
 def test_cox_and_permutation_explainers():
     from sksurv.datasets import load_gbsg2
 
