@@ -103,5 +103,5 @@ def same_geometry(a: dict[str, Any], b: dict[str, Any], *, shape_a=None, shape_b
     for key in ("spacing", "origin", "direction"):
         va, vb = np.asarray(a[key], float), np.asarray(b[key], float)
         if va.shape != vb.shape or not np.allclose(va, vb, atol=atol, rtol=0):
-            problems.append(f"{key} {tuple(np.round(va, 4))} != {tuple(np.round(vb, 4))}")
+            problems.append(f"{key} {[round(float(v), 4) for v in va]} != {[round(float(v), 4) for v in vb]}")
     return problems
