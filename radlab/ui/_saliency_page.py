@@ -3,6 +3,8 @@ slice, and the sanity checks (mask share, brightness bias, on demand randomisati
 
 from __future__ import annotations
 
+import warnings
+
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
 import numpy as np
@@ -101,7 +103,12 @@ class SaliencyStore(param.Parameterized):
         return None if self.mask is None else MaskShare.from_saliency(self.saliency_map(), self.mask)
 
     def brightness_bias(self) -> BrightnessBias:
-        return BrightnessBias.from_saliency(self.saliency_map(), self.image, mask=self.mask)
+        """Correlation of |map| with intensity (NaN for a constant map, e.g. Grad-CAM all zero)."""
+        from scipy.stats import ConstantInputWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConstantInputWarning)
+            return BrightnessBias.from_saliency(self.saliency_map(), self.image, mask=self.mask)
 
     def randomisation(self) -> RandomizationCheck:
         opts = {k: v for k, v in self.options().items()}
@@ -125,10 +132,12 @@ class SaliencyStore(param.Parameterized):
         bounds = (0, 0, nx, ny)
         title = f"{self.labels[self.case]} · {self.method} · slice {self.slice}"
         layers = hv.Image(img[::-1], bounds=bounds).opts(cmap="gray", frame_width=380, aspect="equal", title=title)
-        peak = float(sal.max()) or 1.0
-        layers = layers * hv.Image(np.where(sal > 0.05 * peak, sal, np.nan)[::-1], bounds=bounds,
-                                   vdims=["saliency"]).opts(cmap="inferno", alpha=self.opacity, colorbar=True,
-                                                            clipping_colors={"NaN": "transparent"})
+        peak = float(sal.max())
+        if peak > 0:  # an all-zero map (e.g. Grad-CAM of a dead layer) shows the image alone
+            layers = layers * hv.Image(np.where(sal > 0.05 * peak, sal, np.nan)[::-1], bounds=bounds,
+                                       vdims=["saliency"]).opts(cmap="inferno", alpha=self.opacity, colorbar=True,
+                                                                clim=(0.05 * peak, peak),
+                                                                clipping_colors={"NaN": "transparent"})
         if self.mask is not None:
             m = self._slice2d(self.mask) > 0
             if m.any():

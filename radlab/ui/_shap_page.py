@@ -26,7 +26,7 @@ def shap_values(pipeline, X: pd.DataFrame, *, max_cases: int = 100, background: 
     explained feature rows, base values), values and rows indexed by case.
     """
     with warnings.catch_warnings():  # shap 0.51's import uses a matplotlib API pending deprecation
-        warnings.filterwarnings("ignore", "The set_bad function", PendingDeprecationWarning)
+        warnings.filterwarnings("ignore", "The set_(bad|over|under) function", PendingDeprecationWarning)
         import shap
 
     rng = np.random.default_rng(random_state)

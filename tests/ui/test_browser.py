@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ui_helpers import SALT, free_port, open_page, wait_for_port
+from ui_helpers import SALT, all_text, free_port, open_page, wait_for_port
 
 pytestmark = pytest.mark.ui
 
@@ -30,7 +30,7 @@ def test_cohort_page_shows_pseudonyms_not_ids(cohort_page, catalog):
     assert page.title() == "radlab · cohort & images"
     cells = page.locator('.tabulator-cell[tabulator-field="case"]')
     assert cells.count() == 12 and cells.nth(1).inner_text() == Pseudonymiser(SALT)(ids[1])
-    html = page.content()
+    html = all_text(page)
     assert not any(case in html for case in ids)  # the real ids never reach the browser
     assert "Acquisition parameters by centre" in html and "SIEMENS" in html
     assert page.problems == []
@@ -84,10 +84,11 @@ def test_roc_widgets_update_metrics_and_curve(browser, server):
 
 def test_survival_cutoff_method_changes_groups(browser, server):
     page = open_page(browser, f"{server}/survival")
-    text = page.locator("text=Cut-off").first.inner_text()
+    text = page.locator("p", has_text="Cut-off").first.inner_text()
     page.locator("select").nth(3).select_option("percentile")
     page.wait_for_timeout(1500)
-    assert page.locator("text=Cut-off").first.inner_text() != text and "percentile" in page.content()
+    new = page.locator("p", has_text="Cut-off").first.inner_text()
+    assert new != text and "(percentile, fitted on the training rows" in new
     assert page.problems == []
     page.context.close()
 

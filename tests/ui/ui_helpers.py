@@ -41,3 +41,15 @@ def open_page(browser, url, *, wait_for="canvas"):
     page.wait_for_timeout(800)
     page.problems = problems
     return page
+
+
+def all_text(page) -> str:
+    """Text and HTML of the page including Panel's shadow roots (page.content() stops at them)."""
+    return page.evaluate("""() => {
+        const parts = [];
+        const walk = (root) => {
+            parts.push(root.innerHTML || "");
+            for (const el of root.querySelectorAll("*")) { if (el.shadowRoot) walk(el.shadowRoot); }
+        };
+        walk(document.documentElement);
+        return parts.join("\\n"); }""")
