@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "catalog", "cohort", "grid", "datasets", "io", "preprocessing", "features", "evaluation", "harmonize",
+    "catalog", "cohort", "grid", "datasets", "demo", "io", "preprocessing", "features", "evaluation", "harmonize",
     "select", "validation", "models", "explain", "dl", "ui", "cli",
 }
 _FUNCTIONS = {

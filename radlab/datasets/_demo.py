@@ -63,12 +63,18 @@ GROUND_TRUTH = {
         "shape": "tumour volume ~ exp(0.35 z); surface irregularity grows with z (sphericity falls)",
         "T2w_texture": "heterogeneity (GLCM contrast / entropy-type features inside the tumour) grows with z",
         "ADC_intensity": "mean ADC inside the tumour falls with z (1.3 - 0.22 z, x1e-3 mm2/s)",
-        "response": "post-treatment volume shrinks and ADC rises in responders",
+        "response": "post-treatment volume shrinks and ADC rises with a response fraction drawn U(0.35, 1) for pCR and U(0, 0.6) otherwise (overlapping)",
     },
     "outcomes": {
         "pcr": "logit P(pCR) = -0.6 - 1.3 z - 0.3 (t_stage - 3)",
         "grade_high": "z + N(0, 0.6) > 0.4",
         "os": "Weibull(shape 1.3), log-hazard 0.8 z + 0.35 (t_stage - 3) + 0.3 log(CEA / 5); admin censoring at 60 months",
+    },
+    # regular expressions over radlab feature names (<image>__<mask>__<feature>) that carry the signal
+    "signal_features": {
+        "shape": r"__original_shape_",
+        "ADC_intensity": r"^ADC_(pre|post)__[^_]+_(pre|post)__original_firstorder_",
+        "T2w_texture": r"^T2w_(pre|post)__[^_]+_(pre|post)__original_(glcm|glrlm|glszm|gldm|ngtdm)_",
     },
     "clinical": {"t_stage": "correlated with z", "cea": "log-normal, correlated with z", "age/sex": "noise"},
     "batch": "centre-specific spacing, intensity scale/offset, noise, blur and bias field (see centres)",
@@ -153,7 +159,7 @@ def _clinical(rng, n: int, n_external: int) -> pd.DataFrame:
         "t_stage": t_stage, "n_stage": n_stage, "cea": np.round(cea, 2),
         "pcr": pcr.astype(int), "grade_high": grade.astype(int),
         "os_months": np.round(np.minimum(times, follow_up), 2), "os_event": (times <= follow_up).astype(int),
-        "_z": z, "_response": pcr * rng.uniform(0.6, 1.0, n) + (~pcr) * rng.uniform(0.0, 0.35, n),
+        "_z": z, "_response": pcr * rng.uniform(0.35, 1.0, n) + (~pcr) * rng.uniform(0.0, 0.6, n),
     })
 
 
