@@ -84,7 +84,13 @@ def _serve(args) -> int:
 
 
 def _demo(args) -> int:
+    from radlab.demo import prepare_demo
+
     _data(args)
+    results = prepare_demo("demo", catalog=args.catalog)
+    counts = results.batch_effect.set_index("name")["n_significant"]
+    print(f"demo models ready: {results.predictions.model.nunique()} models, {len(results.predictions)} predictions; "
+          f"features differing by centre: {counts['before']} before ComBat, {counts['after']} after")
     return _serve(args)
 
 
