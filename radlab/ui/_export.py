@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import holoviews as hv
@@ -62,8 +63,6 @@ def export_figure(element, path: str | Path, *, fmt: str | None = None, width: i
     """
     from bokeh.io.export import get_layout_html
     from bokeh.resources import INLINE
-    from playwright.sync_api import sync_playwright
-
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in ("png", "svg"):
@@ -74,6 +73,16 @@ def export_figure(element, path: str | Path, *, fmt: str | None = None, width: i
             if hasattr(plot, "output_backend"):
                 plot.output_backend = "svg"
     html = get_layout_html(model, resources=INLINE, width=width, height=height)
+    # a thread of its own: Playwright's sync API refuses to start inside a running asyncio loop (Jupyter, a
+    # Panel server, another Playwright session)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_render, html, path, fmt).result()
+    return path
+
+
+def _render(html: str, path: Path, fmt: str) -> None:
+    from playwright.sync_api import sync_playwright
+
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         page_file = Path(tmp) / "figure.html"
         page_file.write_text(html, encoding="utf-8")
@@ -94,4 +103,3 @@ def export_figure(element, path: str | Path, *, fmt: str | None = None, width: i
                 path.write_text(svgs[0], encoding="utf-8")
         finally:
             browser.close()
-    return path

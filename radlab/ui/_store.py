@@ -13,6 +13,21 @@ AVERAGING_NOTE = ("Out-of-fold predictions from repeated cross-validation are av
                   "(one score per case: the mean over repeats and folds).")
 
 
+# results shared by every session reading the same predictions table (sessions of one server get the same
+# table object from PageInputs): id(table) -> (table, averaged rows, result cache); the last few tables only
+_SHARED: dict[int, tuple] = {}
+_MAX_TABLES = 8
+
+
+def _shared(predictions: pd.DataFrame, outcome: str, build):
+    key = (id(predictions), outcome)
+    if key not in _SHARED or _SHARED[key][0] is not predictions:
+        while len(_SHARED) >= _MAX_TABLES:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = (predictions, *build(), {})
+    return _SHARED[key][1:]
+
+
 class PredictionStore(param.Parameterized):
     """Cohort, model and split picked from a tidy predictions table (``radlab.validation.PREDICTION_COLUMNS``).
 
@@ -27,14 +42,15 @@ class PredictionStore(param.Parameterized):
 
     def __init__(self, predictions: pd.DataFrame, *, outcome: str = "label", **params):
         owner = type(self).__name__
-        table = check_predictions(predictions, owner)
         need = ["label"] if outcome == "label" else ["time", "event"]
-        table = table.dropna(subset=need + ["score"])
-        if table.empty:
-            raise ValueError(f"The 'predictions' parameter of {owner} has no rows with {need} and a score.")
-        self.table = table.assign(case=table.case.astype(str))
-        self.averaged = average_predictions(self.table)
-        self._cache: dict = {}
+
+        def build():
+            table = check_predictions(predictions, owner).dropna(subset=need + ["score"])
+            if table.empty:
+                raise ValueError(f"The 'predictions' parameter of {owner} has no rows with {need} and a score.")
+            table = table.assign(case=table.case.astype(str))
+            return table, average_predictions(table)
+        self.table, self.averaged, self._cache = _shared(predictions, outcome, build)
         cohorts = list(dict.fromkeys(self.table.cohort))
         self.param.cohort.objects = cohorts
         params.setdefault("cohort", cohorts[0])
@@ -75,7 +91,9 @@ class PredictionStore(param.Parameterized):
         return average_predictions(rows), what
 
     def cached(self, key: tuple, compute):
-        """``compute()`` once per key (the selection), kept for this store's session."""
+        """``compute()`` once per key (the selection, led by the store's class), shared by every session that
+        reads the same predictions table."""
+        key = (type(self).__name__, *key)
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
