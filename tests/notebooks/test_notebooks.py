@@ -44,5 +44,9 @@ def notebook_env(catalog):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs(path, notebook_env):
     limit = budget(path)
-    _, seconds = execute(path, env=notebook_env, timeout=limit)
+    nb, seconds = execute(path, env=notebook_env, timeout=limit)
     assert seconds <= limit, f"{path.name} took {seconds:.0f} s; its budget is {limit:.0f} s"
+    # errors a display hook printed instead of raising (e.g. a plot that failed to render)
+    printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "Traceback (most recent call last)" in str(o.get("text", o.get("data", "")))]
+    assert not printed, f"{path.name}: a cell printed a traceback: {str(printed[0])[:500]}"
