@@ -36,13 +36,15 @@ def _export_figure(args) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
-    from radlab.ui._serve import TITLES
+# the page names of radlab.ui._serve.TITLES, kept here so building the CLI parser does not import panel
+PAGE_NAMES = ("cohort", "roc", "survival", "calibration", "saliency", "harmonisation", "shap")
 
+
+def add_parser(sub) -> None:
     for verb, func, helptext in (("export-html", _export_html, "standalone HTML of a page's figures (no server)"),
                                  ("export-figure", _export_figure, "one figure of a page as PNG or SVG")):
         p = sub.add_parser(verb, help=helptext)
-        p.add_argument("page", choices=list(TITLES))
+        p.add_argument("page", choices=PAGE_NAMES)
         if verb == "export-figure":
             p.add_argument("figure", help="figure title, e.g. ROC, Kaplan-Meier, Calibration")
         p.add_argument("--out", required=True)
