@@ -236,3 +236,10 @@ def test_cli_export_html(catalog, tmp_path, capsys, monkeypatch):
     out = tmp_path / "survival.html"
     assert main(["--catalog", str(catalog.path), "export-html", "survival", "--out", str(out)]) == 0
     assert "Kaplan-Meier" in out.read_text() and "Kaplan-Meier" in capsys.readouterr().out
+
+
+def test_cli_page_names_match_the_served_pages():
+    from radlab.cli_ui import PAGE_NAMES
+    from radlab.ui._serve import PAGES, TITLES
+
+    assert PAGE_NAMES == tuple(TITLES) == tuple(PAGES)
