@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     failed = []
     for path in args.notebooks or notebook_paths():
         try:
-            nb, seconds = execute(path, full=args.full)
+            nb, seconds = execute(path, full=args.full, timeout=3600)  # full-size CNN cells take minutes
         except Exception as exc:  # report every notebook, fail at the end
             lines = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()
             print(f"FAILED {path.name}:", *lines[:25], "...", *lines[-3:], sep="\n", flush=True)
