@@ -8,6 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 export RADLAB_DATA ?= $(CURDIR)/data
 export RADLAB_CACHE ?= $(CURDIR)/.cache/radlab
+export RADLAB_CATALOG ?= $(CURDIR)/data_catalog.yaml
 
 .PHONY: demo test setup data serve bench notebooks lab clean browser
 
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -U pip 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PIP) install numpy setuptools wheel versioneer 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PIP) install --no-build-isolation pyradiomics==3.0.1 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PIP) install -e ".[dev,dl]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PIP) install -e ".[dev,dl,mirp]" 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PY) -c "import radiomics, torch, radlab"
 	touch $(STAMP)
 
@@ -39,6 +40,9 @@ serve: setup data
 
 bench: setup data
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+notebooks: setup data  ## run every notebook on the full demo cohort and render HTML into build/notebooks/
+	$(PY) tests/notebooks/nbrun.py --full --html build/notebooks
 
 lab: setup data
 	$(VENV)/bin/jupyter lab notebooks/

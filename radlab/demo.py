@@ -95,6 +95,8 @@ def prepare_demo(cohort="demo", *, catalog=None, scheduler=None, cv: int = 5, n_
 
     features = extract(cohort, "demo", scheduler=scheduler, pairs=PRE_TREATMENT_PAIRS, progress=progress)
     clinical = cohort.clinical.loc[features.index]
+    training = clinical[~clinical["centre"].isin(EXTERNAL["values"])]
+    cv = min(cv, int(training["pcr"].value_counts().min()))  # every fold needs both classes
     tables, pipelines, selected = [], {}, {}
     for name, (outcome, inputs, options) in MODELS.items():
         X = features if inputs == "radiomics" else clinical[CLINICAL].astype(float)
@@ -103,6 +105,7 @@ def prepare_demo(cohort="demo", *, catalog=None, scheduler=None, cv: int = 5, n_
         tables.append(result.predictions)
         pipelines[name], selected[name] = result.estimator, result.selected
     predictions = pd.concat(tables, ignore_index=True)
+    predictions["cohort"] = cohort.name  # external rows are told apart by split (and their centre)
     # every row carries every outcome, so any score can be studied against any endpoint
     outcome_cols = clinical.loc[predictions["case"], ["pcr", "os_months", "os_event"]].to_numpy(float)
     predictions[["label", "time", "event"]] = outcome_cols

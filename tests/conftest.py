@@ -10,16 +10,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # the real data folder (built by `make data`); only its reference data sets are reused by the tests
 REAL_DATA = Path(os.environ.get("RADLAB_DATA", REPO / "data"))
-TINY_CASES = 12
+TINY_CASES = 30
 
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory) -> Path:
-    """A data folder with a 12-case demo cohort (2 as DICOM) and the real reference data sets."""
+    """A data folder with a 30-case demo cohort (2 as DICOM) and the real reference data sets."""
     from radlab.datasets import fetch_pyradiomics_samples, make_demo_cohort, write_reference_tables
 
     root = tmp_path_factory.mktemp("radlab-data")
-    make_demo_cohort(root / "demo", n_cases=TINY_CASES, n_external=3, n_dicom=2, seed=0, progress=False)
+    make_demo_cohort(root / "demo", n_cases=TINY_CASES, n_external=6, n_dicom=2, seed=0, progress=False)
     samples = fetch_pyradiomics_samples(REAL_DATA / "pyradiomics-samples")
     (root / "pyradiomics-samples").symlink_to(samples, target_is_directory=True)
     write_reference_tables(root / "tables")

@@ -9,7 +9,7 @@ import param
 from radlab.catalog import Catalog
 from radlab.ui._viewer import ImageViewer
 
-__all__ = ["CohortPage", "acquisition_by_batch", "case_table"]
+__all__ = ["CohortPage", "acquisition_by_batch", "case_table", "cohort_table_one"]
 
 ACQUISITION = ("vendor", "model", "field_strength", "slice_thickness", "spacing_x", "spacing_y", "spacing_z",
                "repetition_time", "echo_time", "kernel")
@@ -57,6 +57,24 @@ def acquisition_by_batch(cohort, batch: str | None = None) -> pd.DataFrame:
     return table.rename_axis(index=[batch or "batch", "image"])
 
 
+def cohort_table_one(cohort) -> pd.DataFrame | None:
+    """Table 1 of the clinical variables by the cohort's split column (else its first batch column), via
+    :func:`radlab.models.table_one`: variables with at most 5 values count as categorical, skewed variables
+    (|skewness| > 1) are summarised as median [IQR] with rank tests. None when there is nothing to group by."""
+    from radlab.models import table_one
+
+    by = cohort.spec.split or (cohort.batch[0] if cohort.batch else None)
+    clinical = cohort.clinical
+    if by is None or clinical[by].nunique() < 2:
+        return None
+    variables = [c for c in clinical.columns if c != by and c not in cohort.batch and clinical[c].nunique() > 1]
+    data = clinical[[by, *variables]]
+    categorical = [c for c in variables if data[c].nunique() <= 5]
+    numeric = [c for c in variables if c not in categorical and pd.api.types.is_numeric_dtype(data[c])]
+    skewed = [c for c in numeric if abs(data[c].skew()) > 1]
+    return table_one(data, by=by, variables=variables, categorical=categorical, nonnormal=skewed)
+
+
 class CohortPage(pn.viewable.Viewer):
     """Pick an image cohort from the catalog, browse its cases in a table and view their images."""
 
@@ -78,6 +96,7 @@ class CohortPage(pn.viewable.Viewer):
         self._table.param.watch(self._on_select, "selection")
         self._viewer_area = pn.Column()
         self._acquisition = pn.pane.DataFrame(sizing_mode="stretch_width")
+        self._table_one = pn.pane.DataFrame(sizing_mode="stretch_width", index=False)
         self._on_cohort()
 
     @param.depends("cohort", watch=True)
@@ -88,6 +107,7 @@ class CohortPage(pn.viewable.Viewer):
         self._cases = table.case.astype(str).tolist()  # row -> real id, kept on the server
         self._table.value = table.assign(case=self.pseudonymiser.map(self._cases))
         self._acquisition.object = acquisition_by_batch(cohort)
+        self._table_one.object = cohort_table_one(cohort)
         self._viewer_area[:] = [self.viewer]
 
     def _on_select(self, event):
@@ -102,5 +122,7 @@ class CohortPage(pn.viewable.Viewer):
             self._viewer_area,
             pn.pane.Markdown("### Acquisition parameters by centre\nmedian (min–max), or counts of each value"),
             self._acquisition,
+            pn.pane.Markdown("### Table 1\nmean ± SD or median [IQR], n (%); Bonferroni-adjusted p"),
+            self._table_one,
             sizing_mode="stretch_width",
         )

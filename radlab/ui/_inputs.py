@@ -11,10 +11,7 @@ import pandas as pd
 
 __all__ = ["PREDICTION_COLUMNS", "Pseudonymiser", "average_predictions", "example_predictions", "fit_rows"]
 
-try:  # the contract's owner, once it lands
-    from radlab.validation import PREDICTION_COLUMNS
-except ImportError:
-    PREDICTION_COLUMNS = ["case", "cohort", "split", "fold", "repeat", "model", "score", "label", "time", "event"]
+from radlab.validation import PREDICTION_COLUMNS
 
 TRAINING_SPLITS = ("train",)
 
@@ -94,86 +91,46 @@ class Pseudonymiser:
         return [self(c) for c in cases]
 
 
-def _split_rows(n: int, y, random_state: int, test_size: float = 0.3):
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(np.arange(n), test_size=test_size, random_state=random_state, stratify=y)
-
-
-def _oof_and_test(X: pd.DataFrame, fit_predict, y_strat, *, cohort: str, model: str, outcome: dict,
-                  n_splits: int, n_repeats: int, random_state: int) -> pd.DataFrame:
-    """Out-of-fold training predictions (repeated stratified k-fold) and test predictions of a refit model."""
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
-    train, test = _split_rows(len(X), y_strat, random_state)
-    rows = []
-    cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
-    for k, (tr, va) in enumerate(cv.split(train, y_strat[train])):
-        score = fit_predict(train[tr], train[va])
-        rows.append(pd.DataFrame({"idx": train[va], "split": "train", "fold": k % n_splits,
-                                  "repeat": k // n_splits, "score": score}))
-    rows.append(pd.DataFrame({"idx": test, "split": "test", "fold": -1, "repeat": -1,
-                              "score": fit_predict(train, test)}))
-    out = pd.concat(rows, ignore_index=True)
-    out.insert(0, "case", X.index.to_numpy()[out.pop("idx")].astype(str))
-    out.insert(1, "cohort", cohort)
-    out.insert(4, "model", model)
-    for key in ("label", "time", "event"):
-        out[key] = outcome[key][X.index.get_indexer(out.case)] if key in outcome else np.nan
-    return out[PREDICTION_COLUMNS]
-
-
 @lru_cache(maxsize=4)
 def example_predictions(catalog_path: str | None = None, *, n_splits: int = 5, n_repeats: int = 2,
                         random_state: int = 0) -> pd.DataFrame:
     """A predictions table from the catalog's reference cohorts, for pages before a study has its own.
 
-    Binary: logistic regressions on ``breast-cancer-wisconsin`` (all 30 features; and the 3 "mean"
-    size features). Survival: Cox models on ``gbsg2`` (all covariates; nodes + grade), score = linear
-    predictor. Each: 70 % training rows scored out-of-fold by repeated stratified k-fold, 30 % test rows
-    scored by the model refit on all training rows. Cohorts missing from the catalog are left out.
+    Each cohort is split 70/30 (stratified on the outcome/event); :func:`radlab.validation.run_workflow` scores
+    the 70 % out-of-fold (repeated stratified k-fold, every learned step inside the folds) and the 30 % as an
+    external cohort with the model refitted on the 70 %. Binary: ``breast-cancer-wisconsin`` (all 30 features,
+    10 selected per fold; and the 3 size features). Survival: ``gbsg2`` Cox models (all covariates; nodes +
+    grade). Cohorts missing from the catalog are left out.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.model_selection import train_test_split
 
     from radlab.catalog import CatalogError, open_catalog
+    from radlab.validation import run_workflow
 
     catalog = open_catalog(catalog_path)
+    studies = {"breast-cancer-wisconsin": [("all features", None, {}),
+                                           ("size only", ["mean_radius", "mean_perimeter", "mean_area"],
+                                            {"selector": None, "correlation": None})],
+               "gbsg2": [("clinical", None, {"selector": None, "model": "cox"}),
+                         ("nodes + grade", ["pnodes", "tgrade"], {"selector": None, "correlation": None, "model": "cox"})]}
     frames = []
-    try:
-        bcw = catalog["breast-cancer-wisconsin"]
-        X, y = bcw.features, bcw.clinical[bcw.outcomes["label"]].to_numpy()
-    except (CatalogError, OSError, KeyError):
-        X = None
-    if X is not None:
-        for model, cols in (("all features", list(X.columns)),
-                            ("size only", [c for c in X.columns if c in ("mean_radius", "mean_perimeter", "mean_area")])):
-            def fit_predict(tr, te, cols=cols):
-                clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-                return clf.fit(X.iloc[tr][cols], y[tr]).predict_proba(X.iloc[te][cols])[:, 1]
-            frames.append(_oof_and_test(X, fit_predict, y, cohort=bcw.name, model=model, outcome={"label": y},
-                                        n_splits=n_splits, n_repeats=n_repeats, random_state=random_state))
-    try:
-        gb = catalog["gbsg2"]
-        Xs = gb.features
-        t = gb.clinical[gb.outcomes["time"]].to_numpy(float) / 365.25
-        e = gb.clinical[gb.outcomes["event"]].to_numpy().astype(bool)
-    except (CatalogError, OSError, KeyError):
-        Xs = None
-    if Xs is not None:
-        from sksurv.linear_model import CoxPHSurvivalAnalysis
-        from sksurv.util import Surv
-
-        yy = Surv.from_arrays(e, t)
-        for model, cols in (("clinical", list(Xs.columns)), ("nodes + grade", ["pnodes", "tgrade"])):
-            def fit_predict(tr, te, cols=cols):
-                cox = make_pipeline(StandardScaler(), CoxPHSurvivalAnalysis())
-                return cox.fit(Xs.iloc[tr][cols], yy[tr]).predict(Xs.iloc[te][cols])
-            frames.append(_oof_and_test(Xs, fit_predict, e, cohort=gb.name, model=model,
-                                        outcome={"time": t, "event": e.astype(float)},
-                                        n_splits=n_splits, n_repeats=n_repeats, random_state=random_state))
+    for name, models in studies.items():
+        try:
+            cohort = catalog[name]
+            features, clinical = cohort.features, cohort.clinical
+        except (CatalogError, OSError, KeyError):
+            continue
+        out = cohort.outcomes
+        outcome = out["label"] if "label" in out else (out["time"], out["event"])
+        strata = clinical[out.get("label", out.get("event"))]
+        train, test = train_test_split(features.index, test_size=0.3, random_state=random_state, stratify=strata)
+        for model, columns, options in models:
+            X = features[columns] if columns else features
+            result = run_workflow(X.loc[train], clinical.loc[train], outcome=outcome, cv=n_splits, n_repeats=n_repeats,
+                                  external={"held-out": (X.loc[test], clinical.loc[test])}, cohort=name,
+                                  model_name=model, random_state=random_state, **options)
+            frames.append(result.predictions.assign(cohort=name))  # held-out rows: split "external"
     if not frames:
         raise ValueError("example_predictions needs the 'breast-cancer-wisconsin' or 'gbsg2' cohort in the catalog "
                          f"{catalog.path} (run `radlab data`).")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]

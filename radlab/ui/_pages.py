@@ -26,17 +26,21 @@ def survival(inputs):
 def calibration(inputs):
     from radlab.ui._calibration_page import CalibrationPage, CalibrationStore
 
-    return CalibrationPage(CalibrationStore(inputs.predictions))
+    p = inputs.predictions
+    # calibration needs probabilities: leave out risk scores (e.g. Cox linear predictors) and unlabelled rows
+    probability = p.groupby("model").score.transform(lambda s: bool(s.between(0, 1).all())).astype(bool)
+    return CalibrationPage(CalibrationStore(p[probability & p.label.notna()]))
 
 
 def _shap_store(inputs):
     from radlab.ui._shap_page import ShapStore
 
+    from radlab.explain import explain
+
     # SHAP values are the slow part: compute them once per server, keep one store per session
-    if "values" not in inputs.shap:
-        inputs.shap["values"] = ShapStore(inputs.shap["pipeline"], inputs.shap["X"]).values
-    return ShapStore(inputs.shap["pipeline"], inputs.shap["X"], values=inputs.shap["values"],
-                     pseudonymiser=inputs.pseudonymiser)
+    if "explanation" not in inputs.shap:
+        inputs.shap["explanation"] = explain(inputs.shap["pipeline"], inputs.shap["X"])
+    return ShapStore(inputs.shap["explanation"], pseudonymiser=inputs.pseudonymiser)
 
 
 def shap(inputs):

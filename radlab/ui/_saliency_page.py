@@ -12,8 +12,9 @@ import panel as pn
 import param
 import xarray as xr
 
-from radlab.explain._saliency import METHODS, saliency
-from radlab.explain._sanity import BrightnessBias, DeletionInsertion, MaskShare, RandomizationCheck
+from radlab.explain import SALIENCY_METHODS as METHODS
+from radlab.explain import saliency
+from radlab.explain import BrightnessBias, DeletionInsertion, MaskShare, RandomizationCheck
 from radlab.ui._inputs import Pseudonymiser
 
 __all__ = ["SaliencyPage", "SaliencyStore"]

@@ -6,6 +6,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
+import pandas as pd
 import panel as pn
 
 from radlab.catalog import open_catalog
@@ -25,10 +26,11 @@ class PageInputs:
 
     Pass any of them to use your own study's objects: ``predictions`` (tidy predictions table),
     ``harmonisation`` (dict features, batch[, after]), ``shap`` (dict pipeline, X), ``saliency`` (dict model,
-    images, masks). What is not given is built from the catalog: predictions from the reference cohorts
-    (:func:`radlab.ui.example_predictions`), features of the demo cohort's pre-treatment T2w tumours by
-    centre, a logistic-regression pipeline on the breast-cancer table, a small CNN trained on the demo
-    cohort's tumour grid. ``pseudonymiser`` names cases shown to viewers (default: salted pseudonyms).
+    images, masks). What is not given is built from the catalog: the demo flow's results
+    (:func:`radlab.demo.prepare_demo`: predictions of every demo model, the demo features by centre, the
+    radiomics logistic pipeline for SHAP) plus predictions on the reference cohorts
+    (:func:`radlab.ui.example_predictions`), and a small CNN trained on the demo cohort's tumour grid.
+    ``pseudonymiser`` names cases shown to viewers (default: salted pseudonyms).
     """
 
     def __init__(self, catalog=None, *, pseudonymiser: Pseudonymiser | None = None, **given):
@@ -44,29 +46,35 @@ class PageInputs:
         return open_catalog(self.catalog_path)
 
     @cached_property
+    def demo(self):
+        """The demo flow's results (:func:`radlab.demo.prepare_demo`), or None without a demo cohort."""
+        from radlab.demo import prepare_demo
+
+        if "demo" not in self.catalog:
+            return None
+        return prepare_demo("demo", catalog=self.catalog_path, progress=False)
+
+    @cached_property
     def predictions(self):
-        return example_predictions(self.catalog_path)
+        reference = example_predictions(self.catalog_path)
+        return reference if self.demo is None else pd.concat([self.demo.predictions, reference], ignore_index=True)
+
+    def _need_demo(self, page: str):
+        if self.demo is None:
+            raise ValueError(f"the {page} page needs the catalog's 'demo' cohort or PageInputs({page}=...)")
 
     @cached_property
     def harmonisation(self) -> dict:
-        from radlab.features import extract
-
-        cohort = self.catalog["demo"]
-        case = cohort.case(cohort.ids[0])
-        mask = next(v for v in case.data_vars if case[v].attrs.get("role") == "mask")
-        features = extract(cohort, "demo", scheduler="sync", pairs=[(case[mask].attrs["image"], mask)], progress=False)
-        return {"features": features, "batch": cohort.clinical.loc[features.index, cohort.batch[0]]}
+        self._need_demo("harmonisation")
+        centre = self.catalog["demo"].clinical.loc[self.demo.features.index, "centre"]
+        return {"features": self.demo.features, "batch": centre}
 
     @cached_property
     def shap(self) -> dict:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        cohort = self.catalog["breast-cancer-wisconsin"]
-        X, y = cohort.features, cohort.clinical[cohort.outcomes["label"]]
-        pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
-        return {"pipeline": pipeline, "X": X}
+        self._need_demo("shap")
+        clinical = self.catalog["demo"].clinical
+        X = self.demo.features.join(clinical[["centre"]])  # the pipeline's ComBat reads the centre column
+        return {"pipeline": self.demo.pipelines["radiomics-logistic"], "X": X}
 
     @cached_property
     def saliency(self) -> dict:

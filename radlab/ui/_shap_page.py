@@ -1,100 +1,68 @@
-"""SHAP page: global summary (mean |SHAP| per feature, beeswarm-style scatter) and a per-case explanation of a
-radiomics model, explained through the whole fitted pipeline."""
+"""SHAP page: global importance and a per-case waterfall of a radiomics model, explained through the whole
+fitted pipeline by :func:`radlab.explain.explain` (the right explainer chosen automatically)."""
 
 from __future__ import annotations
 
-import warnings
-
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
-import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
 from radlab.ui._inputs import Pseudonymiser
 
-__all__ = ["ShapPage", "ShapStore", "shap_values"]
-
-
-def shap_values(pipeline, X: pd.DataFrame, *, max_cases: int = 100, background: int = 50,
-                random_state: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """SHAP values of the pipeline's positive-class probability (or prediction) for up to ``max_cases`` cases.
-
-    Model-agnostic permutation explainer over an independent masker of ``background`` training cases, so
-    the explanation covers every pipeline step (scaling, harmonisation, selection). Returns (values,
-    explained feature rows, base values), values and rows indexed by case.
-    """
-    with warnings.catch_warnings():  # shap 0.51's import uses a matplotlib API pending deprecation
-        warnings.filterwarnings("ignore", "The set_(bad|over|under) function", PendingDeprecationWarning)
-        import shap
-
-    rng = np.random.default_rng(random_state)
-    cases = X.index[np.sort(rng.choice(len(X), min(max_cases, len(X)), replace=False))]
-    f = ((lambda d: pipeline.predict_proba(pd.DataFrame(d, columns=X.columns))[:, 1])
-         if hasattr(pipeline, "predict_proba") else (lambda d: pipeline.predict(pd.DataFrame(d, columns=X.columns))))
-    masker = shap.maskers.Independent(X.to_numpy(float), max_samples=background)
-    explanation = shap.PermutationExplainer(f, masker, seed=random_state)(X.loc[cases].to_numpy(float), silent=True)
-    values = pd.DataFrame(explanation.values, index=cases, columns=X.columns)
-    return values, X.loc[cases], np.asarray(explanation.base_values)
+__all__ = ["ShapPage", "ShapStore"]
 
 
 class ShapStore(param.Parameterized):
-    """A fitted pipeline and its feature table; the case explained and how many features are shown."""
+    """A :class:`radlab.explain.ShapExplanation`; the case explained and how many features are shown."""
 
     case = param.Selector(objects={}, doc="case explained (pseudonymised)")
+    feature = param.Selector(objects=[], doc="feature of the dependence plot")
     top = param.Integer(default=12, bounds=(3, 40), doc="features shown")
 
-    def __init__(self, pipeline, X: pd.DataFrame, *, values: pd.DataFrame | None = None,
-                 pseudonymiser: Pseudonymiser | None = None, max_cases: int = 100, **params):
-        self.pipeline = pipeline
-        if values is None:
-            values, rows, base = shap_values(pipeline, X, max_cases=max_cases)
-        else:
-            rows, base = X.loc[values.index], np.zeros(len(values))
-        self.values, self.rows, self.base = values, rows, base
+    def __init__(self, explanation, *, pseudonymiser: Pseudonymiser | None = None, **params):
+        self.explanation = explanation
         name = pseudonymiser or Pseudonymiser()
-        self.labels = {str(c): name(str(c)) for c in values.index}
+        cases = [str(c) for c in explanation.values.index]
+        self.labels = {c: name(c) for c in cases}
         self.param.case.objects = {label: c for c, label in self.labels.items()}
-        params.setdefault("case", str(values.index[0]))
+        ranked = list(self.importance().index)
+        self.param.feature.objects = ranked
+        params.setdefault("case", cases[0])
+        params.setdefault("feature", ranked[0])
         super().__init__(**params)
+
+    @classmethod
+    def from_pipeline(cls, pipeline, X: pd.DataFrame, **params) -> ShapStore:
+        from radlab.explain import explain
+
+        return cls(explain(pipeline, X), **params)
 
     def importance(self) -> pd.Series:
         """Mean |SHAP| per feature, largest first."""
-        return self.values.abs().mean().sort_values(ascending=False)
+        return self.explanation.values.abs().mean().sort_values(ascending=False)
+
+    def _case_key(self):
+        index = self.explanation.values.index
+        return index[index.astype(str).get_loc(self.case)]
 
     def case_explanation(self) -> pd.DataFrame:
-        """The chosen case's feature values and SHAP values, largest |SHAP| first."""
-        i = self.values.index.astype(str).get_loc(self.case)
-        frame = pd.DataFrame({"feature": self.values.columns, "value": self.rows.iloc[i].to_numpy(),
-                              "shap": self.values.iloc[i].to_numpy()})
-        return frame.reindex(frame.shap.abs().sort_values(ascending=False).index).reset_index(drop=True)
+        """The chosen case's contributions, from the base value (largest |SHAP| first)."""
+        return self.explanation.waterfall(self._case_key(), max_features=self.top).to_frame()
 
     def summary_plot(self):
-        """Beeswarm-style summary: SHAP value per case for the top features, coloured by the feature's rank."""
-        feats = list(self.importance().index[: self.top])
-        ranks = self.rows[feats].rank(pct=True)
-        data = pd.concat([pd.DataFrame({"feature": f, "shap": self.values[f].to_numpy(),
-                                        "value (percentile)": ranks[f].to_numpy()}) for f in feats[::-1]])
-        jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(data))
-        data["row"] = np.repeat(np.arange(len(feats)), len(self.values)) + jitter
-        return hv.Scatter(data, "shap", ["row", "value (percentile)", "feature"]).opts(
-            color="value (percentile)", cmap="coolwarm", size=4, colorbar=True, frame_width=420,
-            frame_height=22 * len(feats) + 40, yticks=list(enumerate(feats[::-1])), ylabel="",
-            xlabel="SHAP value (impact on the model output)", title="SHAP summary", tools=["hover"])
+        return self.explanation.summary(max_features=self.top).plot(title="Mean |SHAP|")
 
     def case_plot(self):
-        e = self.case_explanation().head(self.top).iloc[::-1]
-        e = e.assign(label=[f"{f[-30:]} = {v:.3g}" for f, v in zip(e.feature, e.value)],
-                     sign=np.where(e.shap > 0, "raises", "lowers"))
-        return hv.Bars(e, "label", ["shap", "sign"]).opts(
-            invert_axes=True, color="sign", cmap={"raises": "#d62728", "lowers": "#1f77b4"}, frame_width=380,
-            frame_height=22 * len(e) + 40, xlabel="", ylabel="SHAP value",
-            title=f"Case {self.labels[self.case]}", tools=["hover"])
+        w = self.explanation.waterfall(self._case_key(), max_features=self.top)
+        # the result's own title names the case id: viewers see the pseudonym instead
+        return w.plot().opts(title=f"Case {self.labels[self.case]}: {w.base_value:.3g} -> {w.output_value:.3g}")
+
+    def dependence_plot(self):
+        return self.explanation.dependence(self.feature).plot(title=f"Dependence: {self.feature[-40:]}")
 
     def figures(self) -> dict:
         return {"SHAP summary": self.summary_plot(), "Mean |SHAP|": self.importance().rename("mean_abs_shap").to_frame(),
-                "Case explanation": self.case_plot()}
+                "Case explanation": self.case_plot(), "Dependence": self.dependence_plot()}
 
 
 class ShapPage(pn.viewable.Viewer):
@@ -112,11 +80,18 @@ class ShapPage(pn.viewable.Viewer):
     def _case(self):
         return pn.pane.HoloViews(self.store.case_plot(), linked_axes=False)
 
+    @param.depends("store.feature")
+    def _dependence(self):
+        return pn.pane.HoloViews(self.store.dependence_plot(), linked_axes=False)
+
     def __panel__(self):
         s = self.store
+        e = s.explanation
         return pn.Column(
-            pn.pane.Markdown(f"## SHAP\nPermutation SHAP of the whole fitted pipeline on {len(s.values)} cases "
-                             "(positive-class probability).", sizing_mode="stretch_width"),
+            pn.pane.Markdown(f"## SHAP\n{e.explainer.capitalize()} SHAP of the whole fitted pipeline on "
+                             f"{len(e.values)} cases, in units of the model's {e.output}; values are credited to "
+                             "the input features.", sizing_mode="stretch_width"),
             pn.Row(pn.widgets.Select.from_param(s.param.case, width=220),
-                   pn.widgets.IntSlider.from_param(s.param.top, width=220)),
-            pn.Row(self._summary, self._case), sizing_mode="stretch_width")
+                   pn.widgets.IntSlider.from_param(s.param.top, width=220),
+                   pn.widgets.Select.from_param(s.param.feature, width=320)),
+            pn.Row(self._summary, self._case), self._dependence, sizing_mode="stretch_width")

@@ -60,7 +60,7 @@ class PredictionStore(param.Parameterized):
     def _set_choices(self, cohort, params=None):
         rows = self.averaged[self.averaged.cohort == cohort]
         models = list(dict.fromkeys(rows.model))
-        order = {s: i for i, s in enumerate(("test", "external", "validation", "train"))}
+        order = {s: i for i, s in enumerate(("external", "test", "validation", "train"))}
         splits = sorted(dict.fromkeys(rows.split), key=lambda s: order.get(s, 9))
         self.param.model.objects, self.param.split.objects = models, splits
         if params is not None:  # during __init__

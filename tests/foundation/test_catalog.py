@@ -26,7 +26,7 @@ def test_project_catalog_names_every_cohort(catalog):
 def test_open_cohort_by_name_uses_env_catalog(catalog, monkeypatch):
     monkeypatch.setenv("RADLAB_CATALOG", str(catalog.path))
     cohort = radlab.open_cohort("demo")
-    assert cohort.name == "demo" and len(cohort) == 12
+    assert cohort.name == "demo" and len(cohort) == 30
 
 
 def test_malformed_yaml_names_the_file(tmp_path):

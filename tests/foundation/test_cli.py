@@ -12,7 +12,7 @@ def test_catalog_lists_and_validates(catalog, capsys):
     assert main(["--catalog", str(catalog.path), "catalog"]) == 0
     out = capsys.readouterr().out
     assert "5 cohorts, valid" in out
-    assert "demo " in out and "12 cases" in out and "569 cases" in out and "feature table" in out
+    assert "demo " in out and "30 cases" in out and "569 cases" in out and "feature table" in out
 
 
 def test_catalog_reports_invalid_file(tmp_path, capsys):
@@ -25,7 +25,7 @@ def test_catalog_reports_invalid_file(tmp_path, capsys):
 def test_info_describes_a_cohort(catalog, capsys):
     assert main(["--catalog", str(catalog.path), "info", "demo", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "<Cohort 'demo': 12 cases" in out
+    assert "<Cohort 'demo': 30 cases" in out
     assert "outcomes: label=pcr, time=os_months, event=os_event" in out
     assert "centre: A (" in out and "SIEMENS" in out
     assert "no problems found" in out

@@ -35,7 +35,7 @@ def test_opening_listing_subsetting_and_building_cases_reads_no_voxels(catalog, 
         train = cohort.subset(split="train")
         datasets = [cohort.case(i) for i in cohort.ids]
         grid = train.to_grid(spacing=(3.0, 1.0, 1.0), shape=(8, 24, 24))
-        assert len(datasets) == 12 and grid.shape[0] == len(train)
+        assert len(datasets) == 30 and grid.shape[0] == len(train)
     assert reads.count == 0
     values = datasets[0]["T2w_pre"].compute()
     assert reads.count == 1
@@ -75,7 +75,7 @@ def test_subset_by_ids_column_and_query(catalog):
     a = cohort.subset(centre="A")
     assert len(a) and set(a.clinical.centre) == {"A"}
     ext = cohort.subset(split="external")
-    assert len(ext) == 3
+    assert len(ext) == 6
     old = cohort.subset(query="age >= 60")
     assert (old.clinical.age >= 60).all() and len(old) == int((cohort.clinical.age >= 60).sum())
     two = cohort.subset(cohort.ids[:2])

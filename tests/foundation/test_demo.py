@@ -44,7 +44,7 @@ def tumours(catalog):
 
 
 def test_latent_biology_drives_the_images(tumours):
-    # ADC falls with aggressiveness; volume grows with it (12 cases: strong effects only)
+    # ADC falls with aggressiveness; volume grows with it (30 cases: strong effects only)
     assert stats.spearmanr(tumours.adc, tumours.z)[0] < -0.8
     assert stats.spearmanr(tumours.volume, tumours.z)[0] > 0.5
     # treatment shrinks tumours, responders most

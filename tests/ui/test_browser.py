@@ -72,7 +72,7 @@ def test_roc_widgets_update_metrics_and_curve(browser, server):
     page = open_page(browser, f"{server}/roc")
     table = page.locator("table").first
     before_text, before_pixels = table.inner_text(), plot_pixels(page)
-    page.locator("select").nth(2).select_option("train")  # cohort, model, split
+    page.locator("select").nth(2).select_option("test")  # cohort, model, split
     page.wait_for_timeout(1500)
     assert table.inner_text() != before_text  # sensitivity ... at the frozen threshold on another split
     page.locator("select").nth(1).select_option("size only")

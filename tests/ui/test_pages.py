@@ -23,10 +23,10 @@ def _avg(predictions, cohort, model, split):
 
 def test_average_predictions_means_repeats_per_case(predictions):
     avg = average_predictions(predictions)
-    train = predictions[(predictions.split == "train") & (predictions.model == "all features")]
+    train = predictions[(predictions.split == "test") & (predictions.model == "all features")]
     assert (train.groupby("case").size() == 2).all()  # 2 repeats of out-of-fold scores per training case
     ref = train.groupby("case").score.mean()
-    got = avg[(avg.split == "train") & (avg.model == "all features")].set_index("case").score
+    got = avg[(avg.split == "test") & (avg.model == "all features")].set_index("case").score
     pd.testing.assert_series_equal(got.sort_index(), ref.sort_index(), check_names=False)  # exact: same mean
 
 
@@ -39,12 +39,12 @@ def roc(predictions):
 
 def test_roc_store_matches_evaluation_objects(roc, predictions):
     cohort = "breast-cancer-wisconsin"
-    assert (roc.cohort, roc.split, roc.model) == (cohort, "test", "all features")
+    assert (roc.cohort, roc.split, roc.model) == (cohort, "external", "all features")
     assert roc.param.cohort.objects == [cohort]  # gbsg2 rows carry no binary label
-    train = _avg(predictions, cohort, "all features", "train")
+    train = _avg(predictions, cohort, "all features", "test")
     youden = RocCurve.from_predictions(train.label, train.score, n_bootstraps=0).youden()
     assert roc.threshold == pytest.approx(youden, abs=0)  # frozen Youden from the out-of-fold training rows
-    test = _avg(predictions, cohort, "all features", "test")
+    test = _avg(predictions, cohort, "all features", "external")
     ref = RocCurve.from_predictions(test.label, test.score, n_bootstraps=1000, random_state=0)
     assert roc.roc().auc == pytest.approx(ref.auc, abs=1e-12)
     assert roc.roc().ci_bootstrap == pytest.approx(ref.ci_bootstrap, abs=1e-12)
@@ -70,11 +70,11 @@ def test_threshold_change_updates_metrics_without_recomputing_the_bootstrap(roc)
 def test_roc_delong_comparison(roc, predictions):
     assert roc.delong() is None
     roc.compare = "size only"
-    a = _avg(predictions, roc.cohort, "all features", "test")
-    b = _avg(predictions, roc.cohort, "size only", "test").loc[a.index]
+    a = _avg(predictions, roc.cohort, "all features", "external")
+    b = _avg(predictions, roc.cohort, "size only", "external").loc[a.index]
     ref = delong_test(a.label, a.score, b.score)
     assert roc.delong().p_value == pytest.approx(ref.p_value, rel=1e-12)
-    roc.split = "train"
+    roc.split = "test"
     assert roc.threshold == pytest.approx(roc.youden_threshold())  # the split does not move the fitted threshold
 
 
@@ -86,9 +86,9 @@ def survival(predictions):
 
 
 def test_survival_groups_from_frozen_training_cutoffs(survival, predictions):
-    assert (survival.cohort, survival.model, survival.split) == ("gbsg2", "clinical", "test")
-    train = _avg(predictions, "gbsg2", "clinical", "train")
-    test = _avg(predictions, "gbsg2", "clinical", "test")
+    assert (survival.cohort, survival.model, survival.split) == ("gbsg2", "clinical", "external")
+    train = _avg(predictions, "gbsg2", "clinical", "test")
+    test = _avg(predictions, "gbsg2", "clinical", "external")
     assert survival.risk_groups().cutoff_[0] == pytest.approx(np.median(train.score), abs=1e-12)
     survival.cutoff_method, survival.percentile = "percentile", 75.0
     cut = np.percentile(train.score, 75)
@@ -114,13 +114,13 @@ def calibration(predictions):
 
 
 def test_calibration_per_centre_and_decision_curve(calibration, predictions):
-    test = _avg(predictions, calibration.cohort, "all features", "test")
+    test = _avg(predictions, calibration.cohort, "all features", "external")
     ref = CalibrationCurve.from_predictions(test.label, test.score, n_bins=10, n_bootstraps=0)
     assert calibration.stats().brier.iloc[0] == pytest.approx(ref.stats.brier.iloc[0], rel=1e-12)
     assert calibration.stats().slope.iloc[0] == pytest.approx(ref.stats.slope.iloc[0], rel=1e-9)
     calibration.group_by = "centre"
     assert list(calibration.stats().group) == ["A", "B", "C"]
-    b = _avg(predictions, calibration.cohort, "size only", "test").loc[test.index]
+    b = _avg(predictions, calibration.cohort, "size only", "external").loc[test.index]
     dc = DecisionCurve.from_predictions(test.label, {"all features": test.score.to_numpy(), "size only": b.score.to_numpy()})
     got = calibration.decision().table.set_index(["model", "threshold"]).net_benefit
     want = dc.table.set_index(["model", "threshold"]).net_benefit
@@ -171,18 +171,21 @@ def test_saliency_store_maps_and_checks(saliency_inputs):
     assert s.options() == {"window": (4, 4, 4), "stride": (2, 2, 2)}
 
 
-def test_shap_values_add_up_to_the_prediction(shap_inputs):
+def test_shap_page_reads_the_explanation_and_hides_case_ids(shap_inputs):
     from radlab.ui._shap_page import ShapStore
 
-    store = ShapStore(shap_inputs["pipeline"], shap_inputs["X"], max_cases=20, pseudonymiser=Pseudonymiser("x"))
-    p = shap_inputs["pipeline"].predict_proba(store.rows)[:, 1]
-    # efficiency: SHAP values sum to f(x) - E[f(background)] (exact for the permutation explainer, 1e-8)
-    np.testing.assert_allclose(store.values.sum(1).to_numpy() + store.base, p, atol=1e-8)
-    case = store.values.index[3]
-    store.case = case
-    e = store.case_explanation()
-    assert e.shap.abs().is_monotonic_decreasing and e.shap.iloc[0] == store.values.loc[case, e.feature.iloc[0]]
-    assert store.importance().index[0] == store.values.abs().mean().idxmax()
+    store = ShapStore.from_pipeline(shap_inputs["pipeline"], shap_inputs["X"], pseudonymiser=Pseudonymiser("x"))
+    e = store.explanation
+    assert e.explainer == "linear"  # chosen automatically for scaler + logistic regression
+    # additivity: SHAP values + base value = the pipeline's log-odds (1e-8)
+    np.testing.assert_allclose(e.model_output(), shap_inputs["pipeline"].decision_function(shap_inputs["X"]), atol=1e-8)
+    case = str(e.values.index[3])
+    store.case, store.top = case, 4
+    frame = store.case_explanation()
+    assert list(frame.feature[:4]) == list(e.values.loc[e.values.index[3]].abs().sort_values(ascending=False).index[:4])
+    assert store.importance().index[0] == e.values.abs().mean().idxmax() == store.feature
+    title = store.case_plot().opts.get("plot").kwargs["title"]
+    assert case not in title and store.labels[case] in title
 
 
 def test_pseudonyms_are_stable_salted_and_optional():

@@ -56,7 +56,7 @@ def test_cohort_page_table_and_selection(catalog):
     page = CohortPage(catalog)
     assert page.param.cohort.objects == ["demo", "demo-dicom", "pyradiomics-samples"]
     table = page._table.value
-    assert len(table) == 12 and {"case", "centre", "pcr", "vendor", "field_strength"} <= set(table.columns)
+    assert len(table) == 30 and {"case", "centre", "pcr", "vendor", "field_strength"} <= set(table.columns)
     assert table.case.iloc[4] == Pseudonymiser(page.pseudonymiser.salt)(page._cases[4]) != page._cases[4]
     page._table.selection = [4]
     assert page.viewer.case == page._cases[4] == catalog["demo"].ids[4]
@@ -74,3 +74,18 @@ def test_acquisition_by_centre_summarises_each_centre(catalog):
         sel = acq[(acq.centre == centre) & (acq.image == image)]
         assert row.cases == sel.case.nunique()
         assert row.vendor == ", ".join(f"{k} ({v})" for k, v in sel.vendor.value_counts().items())
+
+
+def test_cohort_table_one_compares_training_and_external_centres(catalog):
+    from scipy import stats
+
+    from radlab.ui import cohort_table_one
+
+    cohort = catalog["demo"]
+    table = cohort_table_one(cohort).set_index(["variable", "level"])
+    clinical = cohort.clinical
+    assert table.loc[("n", ""), "train"] == str((clinical.split == "train").sum())
+    age = stats.ttest_ind(clinical.age[clinical.split == "train"], clinical.age[clinical.split == "external"],
+                          equal_var=False).pvalue
+    assert table.loc[("age", ""), "p_value"] == pytest.approx(age)
+    assert table.loc[("sex", "F"), "test"] in ("chi-square", "Fisher exact")
