@@ -15,7 +15,8 @@ def n4_correct(image: xr.DataArray, mask: xr.DataArray | None = None, *, shrink:
                iterations=(50, 50, 30), fitting_levels: int = 3) -> xr.DataArray:
     """N4 bias-field correction (SimpleITK) estimated on a shrunk image, applied at full resolution.
 
-    ``mask`` restricts the estimate (default: Otsu foreground).
+    ``mask`` restricts the estimate (default: Otsu foreground). It should cover the body: a small mask (e.g.
+    the tumour) leaves the field unconstrained elsewhere and distorts the rest of the image.
     """
     import SimpleITK as sitk
 

