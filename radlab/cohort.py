@@ -327,7 +327,7 @@ class Cohort:
         files = self._files(case_id)
         headers = {f.var: self._header(case_id, f) for f in files if f.kind == "image"}
         grids: list[tuple[Header, tuple[str, str, str]]] = []
-        variables, coords = {}, {}
+        variables = {}
 
         def dims_for(h: Header, var: str):
             for g, dims in grids:
@@ -335,8 +335,6 @@ class Cohort:
                     return dims
             dims = ("z", "y", "x") if not grids else (f"z_{var}", f"y_{var}", f"x_{var}")
             grids.append((h, dims))
-            for dim, values in zip(dims, coords_from_geometry(h.shape[::-1], h.spacing, h.origin).values()):
-                coords[dim] = (dim, values, {"units": "mm"})
             return dims
 
         for f in files:
@@ -351,6 +349,8 @@ class Cohort:
             attrs = {k: v for k, v in attrs.items() if v is not None}
             variables[f.var] = xr.Variable(dims_for(h, f.var), data, attrs={
                 **attrs, **h.geometry, "source": f.path, "format": f.format, **({"roi": f.roi} if f.roi is not None else {})})
+        coords = [_coordinates(dims, h.shape, h.spacing, h.origin) for h, dims in grids]
+        coords = coords[0] if len(coords) == 1 else {k: v for c in coords for k, v in c.items()}
         return xr.Dataset(variables, coords=coords, attrs={"case": case_id, "cohort": self.name})
 
     def _mask_array(self, case_id, f: _File, ref: Header, headers, resample: bool):
@@ -411,6 +411,16 @@ class Cohort:
 
         return to_grid(self, spacing=spacing, shape=shape, crop=crop, margin=margin, images=images, mask=mask,
                        include_mask=include_mask)
+
+
+@functools.lru_cache(maxsize=4096)
+def _coordinates(dims, shape, spacing, origin) -> xr.Coordinates:
+    """Physical coordinates (mm) with their indexes, built once per grid: cases on the same grid share them,
+    so the arrays are read-only (an in-place edit would change every case on that grid)."""
+    values = list(coords_from_geometry(shape[::-1], spacing, origin).values())
+    for v in values:
+        v.flags.writeable = False
+    return xr.Coordinates({dim: (dim, v, {"units": "mm"}) for dim, v in zip(dims, values)})
 
 
 def _read_resampled_mask(path: str, fmt: str, reference: Header, *, label=None) -> np.ndarray:

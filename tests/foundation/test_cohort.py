@@ -161,3 +161,14 @@ def test_header_cache_saves_periodically_and_reloads(catalog, tmp_path, monkeypa
     reloaded = HeaderIndex(cohort.root)
     assert [reloaded.get(p, "nifti") for p in paths] == headers
     assert reloaded._dirty == 0  # everything came from the file
+
+
+def test_cases_on_one_grid_share_read_only_coordinates(catalog):
+    cohort = catalog["demo"]
+    by_centre = cohort.clinical.groupby("centre").groups
+    a, b = (cohort.case(i) for i in list(by_centre["A"])[:2])
+    assert a.z.equals(b.z)
+    with pytest.raises(ValueError, match="read-only"):
+        a["z"].values[0] = 99.0
+    a.z.attrs["note"] = 1
+    assert "note" not in b.z.attrs
