@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = ["DemoResults", "PRE_TREATMENT_PAIRS", "prepare_demo", "signal_recovery"]
 
+FLOW_VERSION = 2  # bump when the flow's output changes, so saved results are recomputed
 PRE_TREATMENT_PAIRS = [("T2w_pre", "tumour_pre"), ("ADC_pre", "tumour_pre")]
 CLINICAL = ["age", "t_stage", "n_stage", "cea"]
 EXTERNAL = {"column": "centre", "values": ["D"]}
@@ -86,7 +87,7 @@ def prepare_demo(cohort="demo", *, catalog=None, scheduler=None, cv: int = 5, n_
 
     cohort = open_cohort(cohort, catalog) if isinstance(cohort, str) else cohort
     paths = _paths(cohort.root)
-    settings = {"cv": cv, "n_repeats": n_repeats, "models": sorted(MODELS), "cases": len(cohort)}
+    settings = {"flow": FLOW_VERSION, "cv": cv, "n_repeats": n_repeats, "models": sorted(MODELS), "cases": len(cohort)}
     if not refresh and paths["summary"].exists() and json.loads(paths["summary"].read_text()).get("settings") == settings:
         summary = json.loads(paths["summary"].read_text())
         saved = joblib.load(paths["pipelines"])
