@@ -17,7 +17,7 @@ import pandas as pd
 
 __all__ = ["DemoResults", "PRE_TREATMENT_PAIRS", "prepare_demo", "signal_recovery"]
 
-FLOW_VERSION = 2  # bump when the flow's output changes, so saved results are recomputed
+FLOW_VERSION = 3  # bump when the flow's output changes, so saved results are recomputed
 PRE_TREATMENT_PAIRS = [("T2w_pre", "tumour_pre"), ("ADC_pre", "tumour_pre")]
 CLINICAL = ["age", "t_stage", "n_stage", "cea"]
 EXTERNAL = {"column": "centre", "values": ["D"]}
@@ -107,9 +107,6 @@ def prepare_demo(cohort="demo", *, catalog=None, scheduler=None, cv: int = 5, n_
         pipelines[name], selected[name] = result.estimator, result.selected
     predictions = pd.concat(tables, ignore_index=True)
     predictions["cohort"] = cohort.name  # external rows are told apart by split (and their centre)
-    # every row carries every outcome, so any score can be studied against any endpoint
-    outcome_cols = clinical.loc[predictions["case"], ["pcr", "os_months", "os_event"]].to_numpy(float)
-    predictions[["label", "time", "event"]] = outcome_cols
 
     train = clinical.index[~clinical["centre"].isin(EXTERNAL["values"])]
     X = features.loc[train].join(clinical.loc[train, ["centre"]])

@@ -12,7 +12,7 @@ import param
 
 from radlab.evaluation import CalibrationCurve, DecisionCurve
 from radlab.ui._inputs import PREDICTION_COLUMNS
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
 
 __all__ = ["CalibrationPage", "CalibrationStore"]
 
@@ -112,12 +112,12 @@ class CalibrationPage(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.store
-        widgets = pn.Column(
+        widgets = widget_column(
             pn.widgets.Select.from_param(s.param.cohort), pn.widgets.Select.from_param(s.param.model),
             pn.widgets.Select.from_param(s.param.split), pn.widgets.Select.from_param(s.param.group_by),
             pn.widgets.IntSlider.from_param(s.param.n_bins), pn.widgets.RadioButtonGroup.from_param(s.param.strategy),
             pn.widgets.Checkbox.from_param(s.param.show_smooth), pn.widgets.Select.from_param(s.param.curve),
-            width=260)
+            width=280)
         return pn.Column(
             pn.pane.Markdown("## Calibration & decision curves\nSlope and intercept by logistic recalibration "
                              f"(ideal 1 and 0), Brier score, Hosmer-Lemeshow p. {AVERAGING_NOTE}",

@@ -10,7 +10,7 @@ import panel as pn
 import param
 
 from radlab.evaluation import RocCurve, delong_test, threshold_metrics
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
 
 __all__ = ["RocPage", "RocStore"]
 
@@ -135,7 +135,7 @@ class RocPage(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.store
-        widgets = pn.Column(
+        widgets = widget_column(
             pn.widgets.Select.from_param(s.param.cohort), pn.widgets.Select.from_param(s.param.model),
             pn.widgets.Select.from_param(s.param.split), pn.widgets.Select.from_param(s.param.compare),
             pn.widgets.FloatSlider.from_param(s.param.threshold, step=0.001),

@@ -97,3 +97,12 @@ class PredictionStore(param.Parameterized):
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+
+def widget_column(*widgets, width: int = 280):
+    """A column of widgets that fits its width (widgets default to 300 px and would spill under the figures)."""
+    import panel as pn
+
+    for w in widgets:
+        w.width = width - 20
+    return pn.Column(*widgets, width=width)

@@ -11,7 +11,7 @@ import panel as pn
 import param
 
 from radlab.evaluation import CoxTable, KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
 
 __all__ = ["SurvivalPage", "SurvivalStore"]
 
@@ -143,13 +143,13 @@ class SurvivalPage(pn.viewable.Viewer):
 
     def __panel__(self):
         s = self.store
-        widgets = pn.Column(
+        widgets = widget_column(
             pn.widgets.Select.from_param(s.param.cohort), pn.widgets.Select.from_param(s.param.model),
             pn.widgets.Select.from_param(s.param.split), pn.widgets.Select.from_param(s.param.cutoff_method),
             pn.widgets.FloatSlider.from_param(s.param.percentile, step=1.0),
             pn.widgets.FloatInput.from_param(s.param.horizon), pn.widgets.FloatInput.from_param(s.param.cutoff),
-            pn.widgets.IntInput.from_param(s.param.n_bootstraps, step=100), width=260)
+            pn.widgets.IntInput.from_param(s.param.n_bootstraps, step=100), width=280)
         return pn.Column(
             pn.pane.Markdown(f"## Survival\nRisk score = the model's score (higher = earlier event). {AVERAGING_NOTE}",
                              sizing_mode="stretch_width"),
-            pn.Row(widgets, self._km, self._discrimination), sizing_mode="stretch_width")
+            pn.Row(widgets, pn.Column(self._km, self._discrimination)), sizing_mode="stretch_width")
