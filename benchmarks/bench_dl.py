@@ -16,7 +16,7 @@ import torch
 import xarray as xr
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam
 
-from radlab.dl import (Augment, ChannelNormalizer, ResNet, SliceDataset, BoxDataset, default_device,
+from radlab.dl import (Augment, ChannelNormalizer, ResNet, BoxDataset, default_device,
                        grouped_splits, predict, synthetic_grid, train)
 from radlab.dl._cv import _inner_split
 from radlab.explain._saliency import saliency

@@ -10,7 +10,6 @@ updated (Panel's watchers run synchronously), measured on a page rendered into a
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 
 import numpy as np

@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["PREDICTION_COLUMNS", "Pseudonymiser", "average_predictions", "example_predictions", "fit_rows"]
@@ -33,6 +32,7 @@ def average_predictions(table: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import numpy as np
     >>> t = pd.DataFrame({"case": ["a", "a", "b"], "cohort": "c", "split": "train", "fold": [0, 1, 0],
     ...                   "repeat": [0, 1, 0], "model": "m", "score": [0.2, 0.4, 0.9], "label": [0, 0, 1],
     ...                   "time": np.nan, "event": np.nan})

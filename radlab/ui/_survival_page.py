@@ -3,7 +3,6 @@ log-rank p, hazard ratio, C-index with CI and time-dependent AUC."""
 
 from __future__ import annotations
 
-import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
 import numpy as np
 import pandas as pd

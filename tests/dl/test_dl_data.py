@@ -5,7 +5,6 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 torch = pytest.importorskip("torch")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
@@ -64,7 +63,7 @@ def test_cox_and_permutation_explainers():
     e = explain(cox, Xg.iloc[:30])
     assert e.output == "risk"
     np.testing.assert_allclose(e.model_output(), cox.predict(Xg.iloc[:30]), atol=1e-8)
-    X, y = Xg.to_numpy(), (yg["cens"]).astype(int)
+    y = yg["cens"].astype(int)
     knn = sk_pipeline(StandardScaler(), KNeighborsClassifier(5)).fit(Xg, y)
     ep = explain(knn, Xg.iloc[:3], background=Xg.iloc[:10])
     assert ep.explainer == "permutation"

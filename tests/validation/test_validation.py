@@ -13,7 +13,6 @@ from sklearn.preprocessing import StandardScaler
 
 from radlab.evaluation import RocCurve
 from radlab.harmonize import BatchEffect, ComBat
-from radlab.models import survival_target
 from radlab.select import UnivariateFilter
 from radlab.validation import (
     PREDICTION_COLUMNS,
