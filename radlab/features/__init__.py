@@ -1,10 +1,10 @@
 """Radiomic features of cohorts: pyradiomics (or MIRP) on dask.distributed, cached and resumable,
 with robustness screening (perturbation ICC, stability selection, correlation with volume)."""
 
-from radlab.features._extract import default_cache, errors, extract
+from radlab.features._extract import default_cache, errors, extract, local_cluster
 from radlab.features._params import PRESETS, load_params, param_hash
 from radlab.features._robustness import (StabilitySelector, icc, perturb_case, perturbations, robustness,
                                          volume_correlation)
 
-__all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "icc", "load_params", "param_hash",
-           "perturb_case", "perturbations", "robustness", "volume_correlation"]
+__all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "icc", "load_params", "local_cluster",
+           "param_hash", "perturb_case", "perturbations", "robustness", "volume_correlation"]

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import sys
 import uuid
 import warnings
 from pathlib import Path
@@ -113,15 +114,36 @@ def _load(ds: xr.Dataset, var: str) -> xr.DataArray:
 
 def _pyradiomics(params: dict, key: str):
     if key not in _EXTRACTORS:
+        preload_backend()
+        import radiomics
+        from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+        radiomics.setVerbosity(logging.ERROR)
+        logging.getLogger("radiomics").setLevel(logging.ERROR)
         with warnings.catch_warnings():  # pyradiomics validates parameters with pykwalify, which uses load_module
             warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
-            import radiomics
-            from radiomics.featureextractor import RadiomicsFeatureExtractor
-
-            radiomics.setVerbosity(logging.ERROR)
-            logging.getLogger("radiomics").setLevel(logging.ERROR)
             _EXTRACTORS[key] = RadiomicsFeatureExtractor(params)
     return _EXTRACTORS[key]
+
+
+def preload_backend() -> None:
+    """Import what extraction needs on a worker (pyradiomics and its feature classes)."""
+    with warnings.catch_warnings():  # pyradiomics validates parameters with pykwalify, which uses load_module
+        warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
+        import radiomics.featureextractor  # noqa: F401  (imports every feature class and image type)
+
+
+def _one_itk_thread_per_task() -> None:
+    """On a dask worker, run SimpleITK single-threaded: the worker's threads are the parallelism (as dask sets
+    OMP/MKL/OpenBLAS to one thread), so a worker per core does not oversubscribe the machine."""
+    distributed = sys.modules.get("distributed")  # not imported: not on a worker
+    try:
+        distributed.get_worker()
+    except (AttributeError, ValueError):
+        return
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
 def _extract_pair(image: xr.DataArray, mask: xr.DataArray, params: dict, key: str, backend: str) -> dict[str, float]:
@@ -145,6 +167,7 @@ def _extract_pair(image: xr.DataArray, mask: xr.DataArray, params: dict, key: st
 def compute_case(case: str, holder, pairs: list[tuple[str, str]], params: dict, key: str, backend: str,
                  out_path: str | None) -> dict[str, Any]:
     """Extract one case; write its record atomically to ``out_path``. Never raises: failures are returned."""
+    _one_itk_thread_per_task()
     ds = holder.ds
     features: dict[str, float] = {}
     try:

@@ -62,6 +62,8 @@ def cluster(tmp_path):
 @pytest.mark.slow
 @pytest.mark.cluster
 def test_cluster_gives_the_same_values_as_local(cluster, synthetic_case, tmp_path, monkeypatch):
+    from distributed import Client
+
     cases = [(f"c{i}", synthetic_case(i, two_sequences=True)) for i in range(4)]
     local = extract(cases, SMALL, scheduler="sync", cache=False, progress=False)
     remote = extract(cases, SMALL, scheduler=cluster, cache=tmp_path / "a", progress=False)
@@ -71,6 +73,12 @@ def test_cluster_gives_the_same_values_as_local(cluster, synthetic_case, tmp_pat
     pd.testing.assert_frame_equal(from_env, local, check_exact=True)
     # the records were written by the worker processes, not by this one
     assert len(list((tmp_path / "b").glob("*/c*.json"))) == 4
+    with Client(cluster) as client:  # workers run SimpleITK single-threaded once they have run a case
+        assert set(client.run(_itk_threads).values()) == {1}
+
+
+# a lambda travels by value: workers started from the command line cannot import this test module
+_itk_threads = lambda: __import__("SimpleITK").ProcessObject.GetGlobalDefaultNumberOfThreads()  # noqa: E731
 
 
 @pytest.mark.slow
@@ -78,8 +86,36 @@ def test_cluster_gives_the_same_values_as_local(cluster, synthetic_case, tmp_pat
 def test_default_local_cluster(synthetic_case, tmp_path, monkeypatch):
     monkeypatch.delenv("RADLAB_SCHEDULER", raising=False)
     cases = [(f"c{i}", synthetic_case(i)) for i in range(2)]
+    threads = _itk_threads()
     local = extract(cases, SMALL, scheduler="sync", cache=False, progress=False)
     pd.testing.assert_frame_equal(extract(cases, SMALL, n_workers=1, cache=False, progress=False), local)
+    assert _itk_threads() == threads  # only workers are made single-threaded, not this process
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_local_cluster_forks_workers_with_pyradiomics_loaded(synthetic_case, tmp_path):
+    from distributed import Client
+
+    from radlab.features import local_cluster
+
+    from radlab.features import errors
+
+    empty = synthetic_case(9)
+    empty["tumour"].values[:] = 0
+    cases = [(f"c{i}", synthetic_case(i)) for i in range(3)] + [("bad", empty)]
+    local = extract(cases, SMALL, scheduler="sync", cache=False, progress=False)
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        info = client.run(lambda: ("radiomics.featureextractor" in sys.modules, os.getppid()))
+        assert len(info) == 2 and all(ok for ok, _ in info.values())
+        assert {ppid for _, ppid in info.values()} == {os.getpid()}  # children of this process
+        # records come back through the cache folder, or from the workers without a cache
+        for cache in (tmp_path, False):
+            df = extract(cases, SMALL, scheduler=client, cache=cache, progress=False)
+            pd.testing.assert_frame_equal(df, local)
+            assert errors(df).case.tolist() == ["bad"] and "empty" in errors(df).message[0]
+        assert set(client.run(_itk_threads).values()) == {1}
 
 
 RUN = textwrap.dedent("""
