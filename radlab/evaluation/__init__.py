@@ -11,9 +11,9 @@ __all__ = [
     "DeLongResult", "RocCurve", "delong_test", "delong_test_unpaired", "threshold_metrics", "wilson_interval",
 ]
 from ._km import KaplanMeier, LogRankResult, logrank_test
-from ._cox import CoxTable
+from ._cox import CoxTable, cox_univariate
 
-__all__ += ["CoxTable", "KaplanMeier", "LogRankResult", "logrank_test"]
+__all__ += ["CoxTable", "cox_univariate", "KaplanMeier", "LogRankResult", "logrank_test"]
 from ._calibration import CalibrationCurve, hosmer_lemeshow, logistic_recalibration
 
 __all__ += ["CalibrationCurve", "hosmer_lemeshow", "logistic_recalibration"]

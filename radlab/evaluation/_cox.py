@@ -7,7 +7,7 @@ import pandas as pd
 
 from ._checks import check_level
 
-__all__ = ["CoxTable"]
+__all__ = ["CoxTable", "cox_univariate"]
 
 
 class CoxTable:
@@ -91,3 +91,76 @@ class CoxTable:
         pts = hv.Scatter((t.hr, t.covariate), "Hazard ratio", "covariate").opts(size=8)
         overlay = (err * pts * hv.VLine(1.0).opts(color="grey", line_dash="dashed")).opts(logx=True)
         return overlay.opts(**opts) if opts else overlay
+
+
+def cox_univariate(time, event, x, *, confidence_level: float = 0.95, tol: float = 1e-10,
+                   max_iter: int = 50) -> pd.Series:
+    """Cox model with one covariate (Efron ties), fitted by Newton-Raphson in vectorised numpy.
+
+    The same estimates as ``lifelines.CoxPHFitter`` (Efron's method, Wald CI and p) at a fraction of the
+    cost, for views that refit a hazard ratio at every widget change (e.g. high vs low risk group).
+    Returns coef, hr, hr_lower, hr_upper, se, z, p. A covariate that separates the events (e.g. a group
+    without events) has no finite estimate: ``ValueError``.
+
+    Examples
+    --------
+    >>> r = cox_univariate([5, 6, 2, 4, 4, 3, 7, 8, 1, 9], [1, 0, 1, 1, 1, 0, 1, 0, 1, 0],
+    ...                    [0, 0, 1, 0, 1, 1, 0, 0, 1, 0])
+    >>> round(float(r.hr), 3), round(float(r.p), 3)
+    (13.213, 0.035)
+    """
+    from scipy import stats
+
+    owner = "cox_univariate"
+    level = check_level(confidence_level, owner)
+    t, e, x = (np.asarray(a, dtype=float).ravel() for a in (time, event, x))
+    if not (len(t) == len(e) == len(x)) or not len(t):
+        raise ValueError(f"{owner} needs time, event and x of the same non-zero length; got {len(t)}, {len(e)}, {len(x)}.")
+    if not np.isfinite(np.c_[t, e, x]).all():
+        raise ValueError(f"The inputs of {owner} must be finite (no missing values).")
+    e = e.astype(bool)
+    if not e.any():
+        raise ValueError(f"The 'event' parameter of {owner} has no events (all censored); a Cox model cannot be fitted.")
+    x = x - x.mean()  # centred, as lifelines does; the coefficient is unchanged
+    order = np.argsort(-t, kind="stable")  # descending time: risk sets are prefix sums
+    t, e, x = t[order], e[order], x[order]
+    last = np.r_[t[1:] != t[:-1], True]  # last row of each distinct time (descending): its risk set ends here
+    tie_id = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
+    d = np.bincount(tie_id, weights=e)  # events per distinct time
+    has = d > 0
+    xd = np.bincount(tie_id, weights=e * x)[has]  # sum of x over the events at each event time
+    d = d[has]
+    rep = np.repeat(np.arange(len(d)), d.astype(int))  # one row per event: l = 0..d-1 at its time
+    frac = (np.arange(len(rep)) - np.repeat(np.cumsum(d) - d, d.astype(int))) / d[rep]
+
+    def parts(beta):
+        w = np.exp(beta * x)
+        s = [np.cumsum(w * x**k)[last][has] for k in range(3)]  # risk-set sums at each event time
+        dd = [np.bincount(tie_id, weights=e * w * x**k)[has] for k in range(3)]  # the same over the events
+        a = [s[k][rep] - frac * dd[k][rep] for k in range(3)]
+        loglik = beta * xd.sum() - np.log(a[0]).sum()
+        grad = xd.sum() - (a[1] / a[0]).sum()
+        info = (a[2] / a[0] - (a[1] / a[0]) ** 2).sum()
+        return loglik, grad, info
+
+    beta, (loglik, grad, info) = 0.0, parts(0.0)
+    for _ in range(max_iter):
+        if info <= 0:
+            break
+        step = grad / info
+        while True:  # step halving keeps the log-likelihood increasing
+            new = parts(beta + step)
+            if new[0] >= loglik - 1e-12 or abs(step) < tol:
+                break
+            step /= 2
+        beta, (loglik, grad, info) = beta + step, new
+        if abs(step) < tol:
+            break
+    if info <= 0 or not np.isfinite(beta) or abs(beta) > 30 or abs(grad) > 1e-6 * max(1.0, abs(xd.sum())):
+        raise ValueError(f"{owner}: the Cox model does not converge (the covariate separates the events, e.g. a "
+                         "group without events); the hazard ratio is not estimable.")
+    se = 1 / np.sqrt(info)
+    zq = stats.norm.ppf(0.5 + level / 2)
+    z = beta / se
+    return pd.Series({"coef": beta, "hr": np.exp(beta), "hr_lower": np.exp(beta - zq * se),
+                      "hr_upper": np.exp(beta + zq * se), "se": se, "z": z, "p": 2 * stats.norm.sf(abs(z))})

@@ -195,13 +195,15 @@ class RocCurve:
         return pd.DataFrame({"model": self.name, "threshold": self.thresholds, "fpr": self.fpr, "tpr": self.tpr,
                              "specificity": 1 - self.fpr})
 
-    def plot(self, *, color: str | None = None, show_band: bool = True, show_chance: bool = True, **opts):
-        """HoloViews overlay: the curve, its bootstrap band and the chance diagonal."""
+    def plot(self, *, color: str | None = None, show_band: bool = True, show_chance: bool = True,
+             label: str | None = None, **opts):
+        """HoloViews overlay: the curve, its bootstrap band and the chance diagonal. ``label`` names the curve in
+        the legend (default: name and AUC; a fixed label lets a live view update the curve in place)."""
         from ._plotting import holoviews
 
         hv = holoviews()
 
-        label = f"{self.name} (AUC {self.auc:.3f})"
+        label = f"{self.name} (AUC {self.auc:.3f})" if label is None else label
         curve = hv.Curve((self.fpr, self.tpr), "False positive rate", "True positive rate", label=label)
         if color:
             curve = curve.opts(color=color)

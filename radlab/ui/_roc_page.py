@@ -79,9 +79,10 @@ class RocStore(PredictionStore):
     # ------------------------------------------------------------------ figures (plain HoloViews)
     @param.depends("cohort", "split", "model", "compare", "n_bootstraps")
     def curves(self):
-        overlay = self.roc().plot(color="#1f77b4")
+        # labels without the AUC (it is in the text above): a new split updates the glyphs in place
+        overlay = self.roc().plot(color="#1f77b4", label=self.model)
         if self.compare is not None:
-            overlay = overlay * self.roc(self.compare).plot(color="#ff7f0e", show_chance=False)
+            overlay = overlay * self.roc(self.compare).plot(color="#ff7f0e", show_chance=False, label=self.compare)
         return overlay.opts(legend_position="bottom_right", frame_width=420, frame_height=420,
                             title=f"ROC · {self.cohort} · {self.split}")
 
@@ -109,29 +110,30 @@ class RocPage(pn.viewable.Viewer):
         super().__init__(**params)
 
     @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
-    def _auc(self):
+    def _auc(self) -> str:
         s = self.store
         roc = s.roc()
         _, fitted_on = s.fit_rows()
-        return pn.pane.Markdown(
-            f"**AUC {roc.auc:.3f}** (95% CI DeLong {_fmt(roc.ci_delong[0])}–{_fmt(roc.ci_delong[1])}, "
-            f"bootstrap {_fmt(roc.ci_bootstrap[0])}–{_fmt(roc.ci_bootstrap[1])}, {roc.n_bootstraps} resamples) · "
-            f"{roc.n_positive} positive, {roc.n_negative} negative cases · Youden threshold "
-            f"{s.youden_threshold():.3g} fitted on the {fitted_on} of {s.model}.", sizing_mode="stretch_width")
+        return (f"**AUC {roc.auc:.3f}** (95% CI DeLong {_fmt(roc.ci_delong[0])}–{_fmt(roc.ci_delong[1])}, "
+                f"bootstrap {_fmt(roc.ci_bootstrap[0])}–{_fmt(roc.ci_bootstrap[1])}, {roc.n_bootstraps} resamples) · "
+                f"{roc.n_positive} positive, {roc.n_negative} negative cases · Youden threshold "
+                f"{s.youden_threshold():.3g} fitted on the {fitted_on} of {s.model}.")
 
     @param.depends("store.cohort", "store.split", "store.model", "store.compare")
-    def _delong(self):
+    def _delong(self) -> str:
         d = self.store.delong()
         if d is None:
-            return pn.pane.Markdown("Pick a second model to compare the AUCs (paired DeLong test).")
-        return pn.pane.Markdown(
-            f"**DeLong** {self.store.model} vs {self.store.compare}: ΔAUC {d.difference:+.3f} "
-            f"(95% CI {d.ci_low:+.3f} to {d.ci_high:+.3f}), z = {d.statistic:.2f}, p = {d.p_value:.3g}")
+            return "Pick a second model to compare the AUCs (paired DeLong test)."
+        return (f"**DeLong** {self.store.model} vs {self.store.compare}: ΔAUC {d.difference:+.3f} "
+                f"(95% CI {d.ci_low:+.3f} to {d.ci_high:+.3f}), z = {d.statistic:.2f}, p = {d.p_value:.3g}")
 
     @param.depends("store.cohort", "store.split", "store.model", "store.threshold")
-    def _metrics(self):
-        m = self.store.metrics().set_index("metric")[["value", "lower", "upper"]].round(3)
-        return pn.Row(pn.pane.DataFrame(m, width=280), pn.pane.DataFrame(self.store.confusion_matrix(), width=260))
+    def _metrics(self) -> pd.DataFrame:
+        return self.store.metrics().set_index("metric")[["value", "lower", "upper"]].round(3)
+
+    @param.depends("store.cohort", "store.split", "store.model", "store.threshold")
+    def _confusion(self) -> pd.DataFrame:
+        return self.store.confusion_matrix()
 
     def __panel__(self):
         s = self.store
@@ -143,5 +145,9 @@ class RocPage(pn.viewable.Viewer):
         plot = pn.pane.HoloViews(hv.DynamicMap(s.curves) * hv.DynamicMap(s.marker), linked_axes=False)
         return pn.Column(
             pn.pane.Markdown(f"## ROC\n{AVERAGING_NOTE}", sizing_mode="stretch_width"),
-            pn.Row(widgets, pn.Column(self._auc, plot, self._delong, self._metrics)),
+            # panes whose objects are the methods above update in place when a widget moves
+            pn.Row(widgets, pn.Column(pn.pane.Markdown(self._auc, sizing_mode="stretch_width"), plot,
+                                      pn.pane.Markdown(self._delong, sizing_mode="stretch_width"),
+                                      pn.Row(pn.pane.DataFrame(self._metrics, width=280),
+                                             pn.pane.DataFrame(self._confusion, width=260)))),
             sizing_mode="stretch_width")

@@ -80,15 +80,22 @@ class PredictionStore(param.Parameterized):
     # ------------------------------------------------------------------ selections
     def rows(self, model: str | None = None, split: str | None = None) -> pd.DataFrame:
         """Averaged rows (one per case) of the chosen cohort for a model and split (default: the chosen)."""
-        a = self.averaged
-        sel = (a.cohort == self.cohort) & (a.model == (model or self.model)) & (a.split == (split or self.split))
-        return a[sel]
+        model, split = model or self.model, split or self.split
+
+        def compute():
+            a = self.averaged
+            return a[(a.cohort == self.cohort) & (a.model == model) & (a.split == split)]
+        return self.cached(("rows", self.cohort, model, split), compute)
 
     def fit_rows(self, model: str | None = None) -> tuple[pd.DataFrame, str]:
         """Averaged rows that thresholds / cut-offs are fitted on (training, else out-of-fold), and their name."""
-        t = self.table
-        rows, what = fit_rows(t[(t.cohort == self.cohort) & (t.model == (model or self.model))])
-        return average_predictions(rows), what
+        model = model or self.model
+
+        def compute():
+            t = self.table
+            rows, what = fit_rows(t[(t.cohort == self.cohort) & (t.model == model)])
+            return average_predictions(rows), what
+        return self.cached(("fit_rows", self.cohort, model), compute)
 
     def cached(self, key: tuple, compute):
         """``compute()`` once per key (the selection, led by the store's class), shared by every session that

@@ -3,13 +3,14 @@ log-rank p, hazard ratio, C-index with CI and time-dependent AUC."""
 
 from __future__ import annotations
 
+import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
-from radlab.evaluation import CoxTable, KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index
+from radlab.evaluation import KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index, cox_univariate
 from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
 
 __all__ = ["SurvivalPage", "SurvivalStore"]
@@ -38,10 +39,12 @@ class SurvivalStore(PredictionStore):
             self.horizon = float(np.round(np.median(rows.time), 2))
             self.cutoff = float(np.round(np.median(rows.score), 3))
 
+    def _cutoff_key(self) -> tuple:
+        arg = {"percentile": self.percentile, "youden": self.horizon, "fixed": self.cutoff}.get(self.cutoff_method)
+        return self.cohort, self.model, self.cutoff_method, arg
+
     def risk_groups(self) -> RiskGroups:
         """RiskGroups fitted on the training (out-of-fold) rows, cached per method and its parameter."""
-        arg = {"percentile": self.percentile, "youden": self.horizon, "fixed": self.cutoff}.get(self.cutoff_method)
-
         def compute():
             from sksurv.util import Surv
 
@@ -50,24 +53,31 @@ class SurvivalStore(PredictionStore):
                             cutoff=self.cutoff)
             y = Surv.from_arrays(rows.event.astype(bool), rows.time) if self.cutoff_method == "youden" else None
             return rg.fit(rows[["score"]].to_numpy(), y)
-        return self.cached(("groups", self.cohort, self.model, self.cutoff_method, arg), compute)
+        return self.cached(("groups", *self._cutoff_key()), compute)
 
     def groups(self) -> np.ndarray:
         """"low risk" / "high risk" for the chosen split's cases, by the frozen cut-off."""
         return GROUP_NAMES[self.risk_groups().transform(self.rows()[["score"]].to_numpy()).ravel()]
 
     def kaplan_meier(self) -> KaplanMeier:
-        rows = self.rows()
-        return KaplanMeier.from_survival(rows.time, rows.event.astype(bool), groups=self.groups())
+        """KM by risk group on the chosen split, cached per selection and cut-off."""
+        def compute():
+            rows = self.rows()
+            return KaplanMeier.from_survival(rows.time, rows.event.astype(bool), groups=self.groups())
+        return self.cached(("km", self.split, *self._cutoff_key()), compute)
 
     def hazard_ratio(self) -> pd.Series | None:
-        """Cox HR of high vs low risk (None when a group is empty)."""
-        rows = self.rows()
-        high = (self.groups() == "high risk").astype(float)
-        if high.min() == high.max():
-            return None
-        df = pd.DataFrame({"time": rows.time.to_numpy(), "event": rows.event.to_numpy(), "high_risk": high})
-        return CoxTable.from_survival(df, "time", "event", ph_test=False).table.iloc[0]
+        """Cox HR of high vs low risk (Efron ties, Wald CI; None when a group is empty or has no events)."""
+        def compute():
+            rows = self.rows()
+            high = (self.groups() == "high risk").astype(float)
+            if high.min() == high.max():
+                return None
+            try:
+                return cox_univariate(rows.time, rows.event, high)
+            except ValueError:  # e.g. no event in one group: no finite hazard ratio
+                return None
+        return self.cached(("hr", self.split, *self._cutoff_key()), compute)
 
     def concordance(self):
         rows = self.rows()
@@ -89,6 +99,7 @@ class SurvivalStore(PredictionStore):
         return self.cached(("tdauc", self.cohort, self.split, self.model, self.n_bootstraps), compute)
 
     # ------------------------------------------------------------------ figures
+    @param.depends("cohort", "split", "model", "cutoff_method", "percentile", "horizon", "cutoff")
     def km_plot(self):
         return self.kaplan_meier().plot().opts(frame_width=460, frame_height=340, legend_position="top_right",
                                                title=f"Kaplan-Meier · {self.model} · {self.split}")
@@ -113,20 +124,20 @@ class SurvivalPage(pn.viewable.Viewer):
                   "store.horizon", "store.cutoff")
 
     @param.depends(*_SELECTION)
-    def _km(self):
+    def _summary(self) -> str:
         s = self.store
         km = s.kaplan_meier()
         hr = s.hazard_ratio()
         _, fitted_on = s.fit_rows()
         lr = f"log-rank p = {km.logrank.p_value:.3g}" if km.logrank is not None else "one group only"
         hr_text = (f"HR high vs low {hr.hr:.2f} (95% CI {hr.hr_lower:.2f}–{hr.hr_upper:.2f})" if hr is not None
-                   else "HR: one group is empty")
-        return pn.Column(
-            pn.pane.Markdown(f"Cut-off **{s.risk_groups().cutoff_[0]:.3g}** ({s.cutoff_method}, fitted on the "
-                             f"{fitted_on}, frozen) · {lr} · {hr_text}"),
-            pn.pane.HoloViews(s.km_plot(), linked_axes=False),
-            pn.pane.Markdown("Numbers at risk"),
-            pn.pane.DataFrame(km.at_risk_table(), sizing_mode="stretch_width"))
+                   else "HR: not estimable (a group is empty or has no events)")
+        return (f"Cut-off **{s.risk_groups().cutoff_[0]:.3g}** ({s.cutoff_method}, fitted on the {fitted_on}, "
+                f"frozen) · {lr} · {hr_text}")
+
+    @param.depends(*_SELECTION)
+    def _at_risk(self) -> pd.DataFrame:
+        return self.store.kaplan_meier().at_risk_table()
 
     @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
     def _discrimination(self):
@@ -151,4 +162,11 @@ class SurvivalPage(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown(f"## Survival\nRisk score = the model's score (higher = earlier event). {AVERAGING_NOTE}",
                              sizing_mode="stretch_width"),
-            pn.Row(widgets, pn.Column(self._km, self._discrimination)), sizing_mode="stretch_width")
+            pn.Row(widgets, pn.Column(self._km(), self._discrimination)), sizing_mode="stretch_width")
+
+    def _km(self):
+        """Panes that update in place (no new Bokeh models when a widget moves): summary, KM plot, at-risk table."""
+        return pn.Column(pn.pane.Markdown(self._summary, sizing_mode="stretch_width"),
+                         pn.pane.HoloViews(hv.DynamicMap(self.store.km_plot), linked_axes=False),
+                         pn.pane.Markdown("Numbers at risk"),
+                         pn.pane.DataFrame(self._at_risk, sizing_mode="stretch_width"))

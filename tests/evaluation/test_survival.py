@@ -10,7 +10,7 @@ from lifelines.statistics import logrank_test as ll_logrank
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from radlab.evaluation import CoxTable, KaplanMeier, logrank_test
+from radlab.evaluation import CoxTable, KaplanMeier, cox_univariate, logrank_test
 
 
 def test_km_matches_lifelines(survival_data):
@@ -142,3 +142,42 @@ def test_cox_errors_and_plot(cox_frame):
     with pytest.raises(ValueError, match="'time' column"):
         CoxTable.from_survival(cox_frame, "time", "e")
     assert isinstance(CoxTable.from_survival(cox_frame, "t", "e", ph_test=False).plot(), hv.Overlay)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("binary", [False, True])
+def test_cox_univariate_matches_statsmodels_and_lifelines(ties, binary):
+    """Efron ties, Wald CI / p: statsmodels PHReg to 1e-8 (both converge fully); lifelines to its optimiser
+    tolerance (1e-5 on coef, 1e-6 relative on SE)."""
+    from lifelines import CoxPHFitter
+    from scipy import stats
+    from statsmodels.duration.hazard_regression import PHReg
+
+    rng = np.random.default_rng(3)
+    n = 800
+    x = (rng.random(n) < 0.3).astype(float) if binary else rng.normal(size=n)
+    t = rng.exponential(5, n) * np.exp(-0.6 * x)
+    t = np.ceil(t) if ties else t  # integer times: many tied events
+    e = (rng.random(n) < 0.7).astype(float)
+    r = cox_univariate(t, e, x, confidence_level=0.9)
+    ref = PHReg(t, x[:, None], status=e, ties="efron").fit()
+    assert r.coef == pytest.approx(ref.params[0], abs=1e-8)
+    assert r.se == pytest.approx(ref.bse[0], rel=1e-8)
+    assert r.p == pytest.approx(2 * stats.norm.sf(abs(ref.params[0] / ref.bse[0])), rel=1e-6)
+    ll = CoxPHFitter(alpha=0.1).fit(pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e").summary.iloc[0]
+    assert r.coef == pytest.approx(ll["coef"], abs=1e-5)
+    assert r.se == pytest.approx(ll["se(coef)"], rel=1e-6)
+    assert r.hr_lower == pytest.approx(ll["exp(coef) lower 90%"], rel=1e-5)
+    assert r.hr_upper == pytest.approx(ll["exp(coef) upper 90%"], rel=1e-5)
+
+
+def test_cox_univariate_errors():
+    t, e = np.arange(1.0, 11.0), np.ones(10)
+    with pytest.raises(ValueError, match="not estimable"):  # the x = 1 group has no events
+        cox_univariate(t, np.r_[np.ones(5), np.zeros(5)], np.r_[np.zeros(5), np.ones(5)])
+    with pytest.raises(ValueError, match="no events"):
+        cox_univariate(t, np.zeros(10), np.arange(10.0))
+    with pytest.raises(ValueError, match="same non-zero length"):
+        cox_univariate(t, e, np.arange(9.0))
+    with pytest.raises(ValueError, match="finite"):
+        cox_univariate(t, e, np.r_[np.nan, np.arange(9.0)])

@@ -246,3 +246,60 @@ def test_cli_page_names_match_the_served_pages():
     from radlab.ui._serve import PAGES, TITLES
 
     assert PAGE_NAMES == tuple(TITLES) == tuple(PAGES)
+
+
+def _rendered(page):
+    """The page rendered into a Bokeh document: (root model, {model id: model})."""
+    import panel as pn
+    from bokeh.document import Document
+
+    root = pn.panel(page).get_root(Document())
+    return root, _models(root)
+
+
+def _models(root) -> dict:
+    """The document's models but style sheets (Panel re-issues those on every update)."""
+    from bokeh.models import ImportedStyleSheet
+
+    return {m.id: m for m in root.references() if not isinstance(m, ImportedStyleSheet)}
+
+
+def _texts(models) -> str:
+    return " ".join(str(getattr(m, "text", "")) for m in models.values())
+
+
+def _lines(models) -> list:
+    from bokeh.models import ColumnDataSource
+
+    return [np.asarray(m.data[k]).copy() for m in models.values() if isinstance(m, ColumnDataSource)
+            for k in sorted(m.data) if k in ("x", "y")]
+
+
+def test_survival_cutoff_move_updates_the_rendered_page_in_place(survival, predictions):
+    from radlab.evaluation import CoxTable
+    from radlab.ui._survival_page import SurvivalPage
+
+    survival.cutoff_method = "percentile"
+    root, before = _rendered(SurvivalPage(survival))
+    lines = _lines(before)
+    survival.percentile = 40.0
+    after = _models(root)
+    assert set(before) <= set(after)  # no model replaced: text, plot and table updated in place
+    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(lines, _lines(after)))
+    test = _avg(predictions, "gbsg2", "clinical", "external")
+    high = (test.score >= np.percentile(_avg(predictions, "gbsg2", "clinical", "test").score, 40)).astype(float)
+    ref = CoxTable.from_survival(pd.DataFrame({"t": test.time, "e": test.event, "high": high.to_numpy()}), "t", "e",
+                                 ph_test=False).table.iloc[0]  # lifelines
+    assert survival.hazard_ratio().hr == pytest.approx(ref.hr, rel=1e-4)  # lifelines stops at ~1e-5 on coef
+    assert f"HR high vs low {ref.hr:.2f} (95% CI {ref.hr_lower:.2f}–{ref.hr_upper:.2f})" in _texts(after)
+
+
+def test_roc_split_switch_updates_the_rendered_page_in_place(roc):
+    from radlab.ui._roc_page import RocPage
+
+    root, before = _rendered(RocPage(roc))
+    roc.split = "test"
+    after = _models(root)
+    assert set(before) <= set(after)
+    assert f"AUC {roc.roc().auc:.3f}" in _texts(after)
+    assert f"{roc.roc().n_positive} positive" in _texts(after)
