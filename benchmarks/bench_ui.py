@@ -5,6 +5,9 @@
 Synthetic 10,000-case predictions table (2 models, train out-of-fold x 2 repeats + test). Loopback only,
 bounded loops. Server-side refresh = the time from setting a store parameter to the Bokeh models being
 updated (Panel's watchers run synchronously), measured on a page rendered into a Bokeh Document.
+Concurrency: `radlab serve --predictions ... --num-procs 1|2` in its own process; 20 sessions over the
+websocket protocol (bokeh.client, no rendering: a clinician's browser renders on their own machine) used
+like people use a page (a change every ~5 s each), then all at once; one Chromium page load meanwhile.
 """
 
 from __future__ import annotations
@@ -76,50 +79,154 @@ def server_side(table):
     return rows
 
 
-def browser_side(table, n_sessions: int = 20):
+class Server:
+    """``radlab serve --predictions FILE --pages roc`` in its own process group (as a user starts it)."""
+
+    def __init__(self, table_path, num_procs: int = 1):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from tests.ui.ui_helpers import free_port, wait_for_port
+
+        self.port = free_port()
+        exe = str(Path(sys.executable).with_name("radlab"))
+        self.proc = subprocess.Popen([exe, "serve", "--predictions", str(table_path), "--pages", "roc", "--port",
+                                      str(self.port), "--num-procs", str(num_procs)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())
+        wait_for_port(self.port, timeout=120)
+        self.url = f"http://127.0.0.1:{self.port}/roc"
+
+    def stop(self):
+        import os
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def page_loads(url, n: int = 4) -> list[float]:
+    """Seconds to load the page in Chromium until its plot is drawn (the first load builds the server's inputs)."""
     from playwright.sync_api import sync_playwright
 
-    from radlab.ui import PageInputs, serve
-    from tests.ui.ui_helpers import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port
+    from tests.ui.ui_helpers import CHROMIUM, CHROMIUM_ARGS
 
-    port = free_port()
-    srv = serve(address="127.0.0.1", port=port, threaded=True, pages=["roc"],
-                inputs=PageInputs(predictions=table))
-    wait_for_port(port)
-    url = f"http://127.0.0.1:{port}/roc"
     out = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        loads = []
-        for _ in range(4):  # first load builds the server-wide inputs; report the median of the rest
+        for _ in range(n):
             page = browser.new_page()
             t = time.perf_counter()
             page.goto(url)
             page.wait_for_selector("canvas", timeout=60_000)
-            loads.append(time.perf_counter() - t)
+            out.append(time.perf_counter() - t)
             page.close()
-        out.append(("ROC page load in Chromium (median of 3 after the first)", statistics.median(loads[1:])))
-        pages = [browser.new_page() for _ in range(n_sessions)]
-        t = time.perf_counter()
-        for page in pages:
-            page.goto(url, wait_until="commit")
-        for page in pages:
-            page.wait_for_selector("canvas", timeout=120_000)
-        out.append((f"{n_sessions} concurrent sessions: all pages rendered", time.perf_counter() - t))
-        t = time.perf_counter()
-        for page in pages:  # every session moves its split picker; all must update
-            page.locator("select").nth(2).select_option("train")
-        for page in pages:
-            page.wait_for_function("() => true")
-        probe = browser.new_page()
-        t2 = time.perf_counter()
-        probe.goto(url)
-        probe.wait_for_selector("canvas", timeout=60_000)
-        out.append((f"page load while {n_sessions} sessions are open", time.perf_counter() - t2))
-        out.append((f"{n_sessions} sessions: widget change sent to all", t2 - t))
         browser.close()
-    srv.stop()
     return out
+
+
+def sessions(url, n_sessions: int = 20, seconds: float = 30.0, think: float = 5.0, seed: int = 0) -> dict:
+    """``n_sessions`` websocket sessions (bokeh.client: the protocol the browser speaks, without rendering).
+
+    Each opens the ROC page; then every session, like a user, waits a random think time (exponential, mean
+    ``think`` s), switches its split picker and waits for its AUC text to change, for ``seconds``; finally all
+    switch at the same instant (a burst). Returns open times and latencies (s).
+    """
+    import random
+
+    from bokeh.client import pull_session
+    from bokeh.models import Select
+    from tornado.ioloop import IOLoop
+
+    rng = random.Random(seed)
+    loop = IOLoop()
+    opens, opened = [], []
+    for _ in range(n_sessions):
+        t = time.perf_counter()
+        opened.append(pull_session(url=url, io_loop=loop))
+        opens.append(time.perf_counter() - t)
+    state = []
+    for s in opened:
+        doc = s.document
+        select = next(m for m in doc.models if isinstance(m, Select) and m.title == "Split")
+        text = next(m for m in doc.models if "positive" in str(getattr(m, "text", "")))
+        state.append({"select": select, "text": text, "sent": None, "latencies": []})
+
+    def change(k):
+        st = state[k]
+        st["sent"] = time.perf_counter()
+        st["select"].value = "train" if st["select"].value != "train" else "test"
+
+    def arrived(k, phase):
+        def cb(attr, old, new):
+            st = state[k]
+            if st["sent"] is not None:
+                st["latencies"].append((phase[0], time.perf_counter() - st["sent"]))
+                st["sent"] = None
+                if phase[0] == "steady" and time.perf_counter() < end[0]:
+                    loop.call_later(rng.expovariate(1 / think), change, k)
+        return cb
+
+    phase, end = ["steady"], [time.perf_counter() + seconds]
+    for k, st in enumerate(state):
+        st["text"].on_change("text", arrived(k, phase))
+        loop.call_later(rng.expovariate(1 / think), change, k)
+
+    def drive(until):
+        for s in opened:  # every connection reads its socket until the predicate holds
+            s._connection._until_predicate = until
+            loop.add_callback(s._connection._next)
+        handle = loop.call_later(seconds + 60, loop.stop)
+        loop.start()
+        loop.remove_timeout(handle)
+
+    drive(lambda: time.perf_counter() > end[0] and all(st["sent"] is None for st in state))
+    phase[0] = "burst"
+    for k in range(n_sessions):
+        change(k)
+    drive(lambda: all(st["sent"] is None for st in state))
+    for s in opened:
+        s.close()
+    lat = {p: sorted(x for st in state for ph, x in st["latencies"] if ph == p) for p in ("steady", "burst")}
+    return {"opens": opens, **lat}
+
+
+def concurrency(table, n_sessions: int = 20, procs=(1, 2)) -> list[tuple[str, float]]:
+    """Page load alone; then, for each server process count, 20 sessions in steady use and in a burst, with a
+    Chromium page load in the middle of the steady use."""
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "predictions.parquet"
+    table.to_parquet(path)
+    rows = []
+    for num_procs in procs:
+        server = Server(path, num_procs)
+        try:
+            loads = page_loads(server.url)
+            if num_procs == 1:
+                rows.append(("ROC page load in Chromium, no other session (median of 3 after the first)",
+                             statistics.median(loads[1:])))
+            result = {}
+            worker = threading.Thread(target=lambda: result.update(sessions(server.url, n_sessions)))
+            worker.start()
+            time.sleep(15)  # the sessions are open and in use
+            probe = page_loads(server.url, n=1)[0]
+            worker.join()
+        finally:
+            server.stop()
+        steady, burst = result["steady"], result["burst"]
+        tag = f"{num_procs} server process{'es' if num_procs > 1 else ''}"
+        rows += [(f"{tag}: {n_sessions} sessions open, median open time", statistics.median(result["opens"])),
+                 (f"{tag}: steady use, widget change -> figure updated, median ({len(steady)} changes)",
+                  statistics.median(steady)),
+                 (f"{tag}: steady use, 95th percentile", steady[int(0.95 * (len(steady) - 1))]),
+                 (f"{tag}: Chromium page load during steady use", probe),
+                 (f"{tag}: burst (all {n_sessions} change at once), median", statistics.median(burst)),
+                 (f"{tag}: burst, slowest session", burst[-1])]
+    return rows
 
 
 if __name__ == "__main__":
@@ -130,5 +237,5 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     table = predictions()
     print(f"predictions: {len(table)} rows, {table.case.nunique()} cases, 2 models")
-    for name, seconds in server_side(table) + browser_side(table):
+    for name, seconds in server_side(table) + concurrency(table):
         print(f"{name:<75} {1000 * seconds:9.1f} ms")

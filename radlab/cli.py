@@ -91,7 +91,7 @@ def _demo(args) -> int:
     counts = results.batch_effect.set_index("name")["n_significant"]
     print(f"demo models ready: {results.predictions.model.nunique()} models, {len(results.predictions)} predictions; "
           f"features differing by centre: {counts['before']} before ComBat, {counts['after']} after")
-    return _serve(args)
+    return getattr(args, "serve", _serve)(args)  # radlab.cli_ui's serve when the UI plugin is there
 
 
 def _parser() -> argparse.ArgumentParser:

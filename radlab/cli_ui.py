@@ -9,9 +9,15 @@ __all__ = ["add_parser"]
 
 
 def _inputs(args):
-    from radlab.ui import PageInputs, Pseudonymiser
+    """PageInputs from the catalog, with the predictions files given (if any); pseudonyms salted with
+    ``$RADLAB_PSEUDONYM_SALT`` when set (stable across restarts), else a random salt."""
+    import os
 
-    return PageInputs(args.catalog, pseudonymiser=Pseudonymiser(enabled=not args.show_case_ids))
+    from radlab.ui import PageInputs, Pseudonymiser, read_predictions
+
+    given = {"predictions": read_predictions(*args.predictions)} if getattr(args, "predictions", None) else {}
+    pseudonymiser = Pseudonymiser(os.environ.get("RADLAB_PSEUDONYM_SALT"), enabled=not args.show_case_ids)
+    return PageInputs(args.catalog, pseudonymiser=pseudonymiser, **given)
 
 
 def _export_html(args) -> int:
@@ -49,6 +55,7 @@ def add_parser(sub) -> None:
             p.add_argument("figure", help="figure title, e.g. ROC, Kaplan-Meier, Calibration")
         p.add_argument("--out", required=True)
         p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
+        _predictions_arg(p)
         p.set_defaults(func=func)
     for verb in ("serve", "demo"):  # the sharing options of `radlab serve` / `radlab demo`
         if verb in sub.choices:
@@ -60,8 +67,19 @@ def add_parser(sub) -> None:
             p.add_argument("--oauth-redirect-uri", default=None)
             p.add_argument("--oauth-encryption-key", default=None)
             p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
+            p.add_argument("--pages", nargs="+", choices=PAGE_NAMES, default=None, help="pages to serve (default: all)")
+            p.add_argument("--num-procs", type=int, default=1,
+                           help="server processes sharing the port (more concurrent sessions; default 1)")
+            _predictions_arg(p)
+            p.set_defaults(serve=_serve)
             if verb == "serve":
                 p.set_defaults(func=_serve)
+
+
+def _predictions_arg(p) -> None:
+    p.add_argument("--predictions", nargs="+", default=None, metavar="FILE",
+                   help="your predictions tables (CSV/Parquet with radlab's prediction columns) for the ROC, "
+                        "survival and calibration pages, instead of the demo's")
 
 
 def _serve(args) -> int:
@@ -74,11 +92,17 @@ def _serve(args) -> int:
                                    "oauth_secret": args.oauth_secret, "oauth_redirect_uri": args.oauth_redirect_uri,
                                    "oauth_encryption_key": args.oauth_encryption_key}.items() if v}
     kwargs = dict(catalog=args.catalog, address=args.address, port=args.port, basic_auth=args.basic_auth,
-                  cookie_secret=args.cookie_secret, oauth=oauth, show_case_ids=args.show_case_ids, show=args.show)
+                  cookie_secret=args.cookie_secret, oauth=oauth, show_case_ids=args.show_case_ids, show=args.show,
+                  pages=args.pages, num_procs=args.num_procs)
     if args.address not in LOCAL_ADDRESSES and not (args.basic_auth or oauth):
         print(f"refusing to serve on {args.address!r} without authentication: pass --basic-auth (password or users "
               "JSON file) or --oauth-provider/--oauth-key/--oauth-secret, or bind to localhost", file=sys.stderr)
         return 2
+    try:
+        inputs = _inputs(args)
+    except (OSError, ValueError) as exc:
+        print(f"radlab serve: {exc}", file=sys.stderr)
+        return 2
     print(f"radlab dashboards: http://{args.address}:{args.port}/", flush=True)
-    serve(**kwargs)
+    serve(inputs=inputs, **kwargs)
     return 0

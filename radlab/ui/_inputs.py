@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["PREDICTION_COLUMNS", "Pseudonymiser", "average_predictions", "example_predictions", "fit_rows"]
+__all__ = ["PREDICTION_COLUMNS", "Pseudonymiser", "average_predictions", "example_predictions", "fit_rows",
+           "read_predictions"]
 
 from radlab.validation import PREDICTION_COLUMNS
 
@@ -21,6 +23,35 @@ def check_predictions(table: pd.DataFrame, owner: str) -> pd.DataFrame:
         raise ValueError(f"The 'predictions' parameter of {owner} must have the columns {PREDICTION_COLUMNS}. "
                          f"Missing {missing}.")
     return table
+
+
+def read_predictions(*paths) -> pd.DataFrame:
+    """Tidy predictions tables (``PREDICTION_COLUMNS``, as :func:`radlab.validation.run_workflow` writes them)
+    from CSV or Parquet files, concatenated; extra columns (e.g. ``centre``) are kept.
+
+    Examples
+    --------
+    >>> read_predictions("missing.csv")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: predictions file missing.csv does not exist
+    """
+    frames = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"predictions file {path} does not exist")
+        try:
+            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        except Exception as exc:
+            raise ValueError(f"predictions file {path} cannot be read as {path.suffix.lstrip('.') or 'CSV'}: {exc}") from None
+        missing = [c for c in PREDICTION_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"predictions file {path} lacks the columns {missing} (a predictions table has "
+                             f"{PREDICTION_COLUMNS}, as radlab.validation.run_workflow writes it)")
+        frames.append(df.assign(case=df.case.astype(str)))
+    if not frames:
+        raise ValueError("read_predictions needs at least one file")
+    return pd.concat(frames, ignore_index=True)
 
 
 def average_predictions(table: pd.DataFrame) -> pd.DataFrame:

@@ -135,14 +135,18 @@ PAGES = {name: (lambda name: lambda inputs: _template(name, inputs))(name) for n
 def serve(*, catalog: str | Path | None = None, address: str = "localhost", port: int = 5006,
           basic_auth: str | None = None, cookie_secret: str | None = None, oauth: dict | None = None,
           show_case_ids: bool = False, show: bool = False, threaded: bool = False, pages: list[str] | None = None,
-          inputs: PageInputs | None = None):
+          inputs: PageInputs | None = None, num_procs: int = 1):
     """Start a Panel server with radlab's pages and an index; returns the server (threaded) or blocks.
 
     Binding to an address other than localhost requires ``basic_auth`` (a password or a users JSON
     file, as Panel's ``--basic-auth``) or ``oauth`` (Panel's OAuth settings: ``oauth_provider``,
     ``oauth_key``, ``oauth_secret``, ...), so nobody reaches patient data by accident. Case ids shown to
-    viewers are pseudonymised (salted hash) unless ``show_case_ids``.
+    viewers are pseudonymised (salted hash) unless ``show_case_ids``. ``num_procs`` > 1 forks that many
+    server processes sharing the port (sessions are spread over them; each builds its own inputs on first
+    use; not with ``threaded``).
     """
+    if num_procs < 1 or (threaded and num_procs > 1):
+        raise ValueError(f"The 'num_procs' parameter of serve must be >= 1 (1 when threaded). Got {num_procs}.")
     if address not in LOCAL_ADDRESSES and not (basic_auth or oauth):
         raise PermissionError(
             f"refusing to serve on {address!r} without authentication: pass basic_auth (a password or a users "
@@ -166,5 +170,7 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
         else:
             kwargs.update(oauth)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    if num_procs > 1:
+        kwargs["num_procs"] = num_procs
     return pn.serve(apps, address=address, port=port, show=show, threaded=threaded, title="radlab",
                     websocket_origin=origins, **kwargs)
