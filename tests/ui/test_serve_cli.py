@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,16 +61,20 @@ def test_serve_a_predictions_file_on_chosen_pages_with_two_processes(predictions
     assert len(psutil.Process(proc.pid).children()) == 2  # two forked server processes share the port
     with pytest.raises(urllib.error.HTTPError, match="404"):  # a page not chosen is not served
         urllib.request.urlopen(f"http://127.0.0.1:{port}/survival", timeout=30)
-    session = pull_session(url=f"http://127.0.0.1:{port}/roc")
-    try:
-        avg = average_predictions(mine)
-        rows = avg[(avg.model == "all features") & (avg.split == "external")]
-        auc = RocCurve.from_predictions(rows.label, rows.score, n_bootstraps=0).auc
-        text = _text(session.document)
-        assert "my study" in " ".join(str(getattr(m, "options", "")) for m in session.document.models)
-        assert f"AUC {auc:.3f}" in text
-    finally:
-        session.close()
+    def read_page():  # in a thread of its own: Playwright's sync API may hold this thread's event loop
+        session = pull_session(url=f"http://127.0.0.1:{port}/roc")
+        try:
+            models = session.document.models
+            return _text(session.document), " ".join(str(getattr(m, "options", "")) for m in models)
+        finally:
+            session.close()
+    with ThreadPoolExecutor(1) as pool:
+        text, options = pool.submit(read_page).result(timeout=120)
+    avg = average_predictions(mine)
+    rows = avg[(avg.model == "all features") & (avg.split == "external")]
+    auc = RocCurve.from_predictions(rows.label, rows.score, n_bootstraps=0).auc
+    assert "my study" in options
+    assert f"AUC {auc:.3f}" in text
 
 
 def test_serve_refuses_a_predictions_file_without_the_columns(tmp_path):
