@@ -16,7 +16,7 @@ def tie_groups(score: np.ndarray) -> tuple[np.ndarray, int]:
 def bootstrap_counts(rng, idx_pool: np.ndarray, groups: np.ndarray, n_groups: int, n_rows: int) -> np.ndarray:
     """(n_rows, n_groups) counts of cases per tie group when drawing len(idx_pool) cases with replacement."""
     k = len(idx_pool)
-    draws = groups[idx_pool[rng.integers(0, k, size=(n_rows, k))]]
+    draws = groups[idx_pool][rng.integers(0, k, size=(n_rows, k))]
     draws += (np.arange(n_rows) * n_groups)[:, None]
     return np.bincount(draws.ravel(), minlength=n_rows * n_groups).reshape(n_rows, n_groups).astype(float)
 
@@ -31,17 +31,27 @@ def auc_from_counts(pos_counts: np.ndarray, neg_counts: np.ndarray) -> np.ndarra
 
 
 def tpr_at_fpr(pos_counts: np.ndarray, neg_counts: np.ndarray, fpr_grid: np.ndarray) -> np.ndarray:
-    """Per row, the highest sensitivity reached at a false-positive rate <= each grid value."""
-    rows = len(pos_counts)
+    """Per row, the highest sensitivity reached at a false-positive rate <= each grid value.
+
+    Rows are laid end to end on one increasing axis of false-positive counts, so one ``searchsorted`` finds,
+    for every row and grid value, the last threshold whose count of false positives is within the grid
+    value times the row's negatives.
+    """
+    rows, width = pos_counts.shape
+    if not width:
+        return np.zeros((rows, len(fpr_grid)))
     tp = np.cumsum(pos_counts[:, ::-1], axis=1)
     fp = np.cumsum(neg_counts[:, ::-1], axis=1)
-    tpr = np.hstack([np.zeros((rows, 1)), tp / tp[:, -1:]])
-    fpr = np.hstack([np.zeros((rows, 1)), fp / fp[:, -1:]])
-    width = fpr.shape[1]
-    offset = 2.0 * np.arange(rows)[:, None]  # rows laid end to end on one increasing axis
-    flat = (fpr + offset).ravel()
-    idx = np.searchsorted(flat, (fpr_grid[None, :] + offset).ravel(), side="right") - 1
-    return tpr.ravel()[idx].reshape(rows, len(fpr_grid)) if width else np.zeros((rows, len(fpr_grid)))
+    n_pos, n_neg = tp[:, -1:].copy(), fp[:, -1:].copy()
+    offset = (n_neg.max() + 1) * np.arange(rows)[:, None]
+    fp += offset
+    limit = fpr_grid[None, :] * n_neg
+    limit = np.where(np.isclose(limit, np.rint(limit), rtol=0, atol=1e-9), np.rint(limit), limit)  # fp/n <= g exactly
+    idx = np.searchsorted(fp.ravel(), (limit + offset).ravel(), side="right") - 1
+    idx = idx.reshape(rows, len(fpr_grid))
+    start = width * np.arange(rows)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(idx >= start, tp.ravel()[np.maximum(idx, 0)] / n_pos, 0.0)
 
 
 def bootstrap_auc(

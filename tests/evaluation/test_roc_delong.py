@@ -206,3 +206,24 @@ def test_frames_and_plot(binary_data):
     assert roc.summary().loc[0, "auc"] == roc.auc
     assert isinstance(roc.plot(), hv.Overlay)
     assert delong_test(y, a, a + 1).to_frame().shape == (1, 10)
+
+
+def test_band_sensitivities_match_sklearn_per_resample():
+    """tpr_at_fpr on count matrices = max sensitivity at FPR <= g from sklearn's roc_curve, row by row."""
+    from sklearn.metrics import roc_curve
+
+    from radlab.evaluation._bootstrap import tie_groups, tpr_at_fpr
+
+    rng = np.random.default_rng(5)
+    y = rng.random(200) < 0.4
+    s = np.round(rng.normal(size=200) + y, 1)  # ties
+    groups, n_groups = tie_groups(s)
+    grid = np.linspace(0, 1, 41)
+    rows = [rng.integers(0, 200, 200) for _ in range(5)]
+    pc = np.array([np.bincount(groups[i][y[i]], minlength=n_groups) for i in rows], dtype=float)
+    nc = np.array([np.bincount(groups[i][~y[i]], minlength=n_groups) for i in rows], dtype=float)
+    got = tpr_at_fpr(pc, nc, grid)
+    for r, i in enumerate(rows):
+        fpr, tpr, _ = roc_curve(y[i], s[i], drop_intermediate=False)  # keep every threshold
+        ref = [tpr[fpr <= g + 1e-12].max() for g in grid]
+        np.testing.assert_allclose(got[r], ref, atol=1e-12)
