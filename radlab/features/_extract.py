@@ -134,25 +134,15 @@ def _run(todo, params, key, backend, scheduler, n_workers, progress) -> Iterable
             c.close()
 
 
-class _CaseFailed(Exception):
-    """A failed case's result, raised on the worker so that the client learns of it from the task's status."""
-
-
 def _on_worker(case, holder, pairs, path, *, params, param_key, backend):
-    result = compute_case(case, holder, pairs, params, param_key, backend, path)
-    if "error" in result:
-        raise _CaseFailed(result)
-    return result
+    return compute_case(case, holder, pairs, params, param_key, backend, path)
 
 
 def _outcome(future, case: str, path: str | None) -> dict:
     """A finished task's result: the record the worker wrote to the cache when this machine sees it (no
-    transfer from the worker), else the task's value; a failure's error row."""
-    if future.status == "error":
-        exc = future.exception()
-        if isinstance(exc, _CaseFailed):
-            return exc.args[0]
-        return {"case": case, "error": _error_row(case, exc)}  # e.g. the worker died
+    transfer from the worker), else the task's value (a failed case's error row travels that way)."""
+    if future.status == "error":  # compute_case never raises: the task itself failed (e.g. its worker died)
+        return {"case": case, "error": _error_row(case, future.exception())}
     if path is not None and Path(path).exists():
         return json.loads(Path(path).read_text())
     return future.result()

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from radlab.features import extract
+from radlab.features._case import compute_case
 
 SMALL = {"setting": {"binCount": 16, "label": 1}, "imageType": {"Original": {}},
          "featureClass": {"firstorder": ["Mean", "Entropy"], "glcm": ["Contrast"], "shape": ["VoxelVolume"]}}
@@ -161,3 +162,29 @@ def test_killed_run_resumes_without_recomputing_cached_cases(synthetic_case, tmp
     assert {p: p.stat().st_mtime_ns for p in done} == done  # no cached record rewritten
     assert len(df) == 12 and not list(cache.glob("*/*.tmp"))
     pd.testing.assert_frame_equal(df, extract(cases, SMALL, scheduler="sync", cache=False, progress=False))
+
+
+def _die_on_boom(case, *args, **kwargs):
+    if case == "boom":
+        os._exit(1)  # the worker process dies mid-task
+    return compute_case(case, *args, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers inherit the patched function")
+def test_a_case_that_kills_its_worker_is_reported_and_the_others_complete(synthetic_case, tmp_path, monkeypatch):
+    import dask
+    from distributed import Client
+
+    import radlab.features._extract as ex
+    from radlab.features import errors, local_cluster
+
+    monkeypatch.setattr(ex, "compute_case", _die_on_boom)
+    cases = [("c0", synthetic_case(0)), ("boom", synthetic_case(1)), ("c2", synthetic_case(2))]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), local_cluster(2) as cluster, \
+            Client(cluster) as client:
+        df = extract(cases, SMALL, scheduler=client, cache=tmp_path, progress=False)
+    assert list(df.index) == ["c0", "c2"]
+    table = errors(df)
+    assert table.case.tolist() == ["boom"] and "workers died while running it" in table.message[0]
