@@ -79,6 +79,34 @@ def server_side(table):
     return rows
 
 
+def first_visits(table) -> list[tuple[str, float]]:
+    """A selection no session of this server has seen yet: its bootstraps run before the figure refreshes."""
+    import panel as pn
+    from bokeh.document import Document
+
+    from radlab.ui._calibration_page import CalibrationPage, CalibrationStore
+    from radlab.ui._roc_page import RocPage, RocStore
+    from radlab.ui._survival_page import SurvivalPage, SurvivalStore
+
+    rows = []
+    for name, store, page, param_name, value in (
+            ("ROC: first visit of a model (1,000-resample AUC bootstrap + band)", RocStore, RocPage, "model", "clinical"),
+            ("ROC: first visit of a split", RocStore, RocPage, "split", "train"),
+            ("Survival: first visit of a split (C-index + AUC(t) bootstraps, 200 resamples)", SurvivalStore,
+             SurvivalPage, "split", "train"),
+            ("Calibration: first visit of a split (lowess band, recalibration CIs)", CalibrationStore, CalibrationPage,
+             "split", "train")):
+        from radlab.ui import _store
+
+        _store._SHARED.clear()  # a server that has computed nothing yet
+        st = store(table, **({"n_bootstraps": 200} if store is SurvivalStore else {}))
+        pn.panel(page(st)).get_root(Document())
+        t = time.perf_counter()
+        setattr(st, param_name, value)
+        rows.append((name, time.perf_counter() - t))
+    return rows
+
+
 class Server:
     """``radlab serve --predictions FILE --pages roc`` in its own process group (as a user starts it)."""
 
@@ -237,5 +265,5 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     table = predictions()
     print(f"predictions: {len(table)} rows, {table.case.nunique()} cases, 2 models")
-    for name, seconds in server_side(table) + concurrency(table):
+    for name, seconds in server_side(table) + first_visits(table) + concurrency(table):
         print(f"{name:<75} {1000 * seconds:9.1f} ms")

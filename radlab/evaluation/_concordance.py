@@ -4,8 +4,9 @@ Pairs follow scikit-survival: (i, j) is comparable when i has an event and T_i <
 is censored; risk ties (|r_i - r_j| <= 1e-8) count 1/2. Uno's C weights comparable pairs by
 1 / G(T_i)^2 (G: Kaplan-Meier of the censoring distribution, scikit-survival's
 CensoringDistributionEstimator) and keeps only T_i < tau. Bootstrap resamples are evaluated at once as
-quadratic forms w' A w over pair matrices (memory O(n^2): use n up to a few thousand); for Uno's C,
-G is estimated once on the full (or training) data and kept fixed across resamples.
+quadratic forms w' A w over the pair matrices, built and consumed in blocks of rows (time O(n^2 x
+resamples), memory O(block x n)); for Uno's C, G is estimated once on the full (or training) data and kept
+fixed across resamples.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ._checks import as_1d, check_level, same_length, survival_inputs
 __all__ = ["ConcordanceResult", "ConcordanceComparison", "concordance_index", "compare_concordance"]
 
 TIED_TOL = 1e-8
+CHUNK_ROWS = 512  # pair-matrix rows held at once
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,8 @@ class ConcordanceComparison:
         return pd.DataFrame([asdict(self)])
 
 
-def _pair_weights(t, e, method, tau, train):
-    """Comparable-pair matrix B (weighted by i's IPCW for Uno)."""
-    comparable = e[:, None] & ((t[:, None] < t[None, :]) | ((t[:, None] == t[None, :]) & ~e[None, :]))
+def _row_weights(t, e, method, tau, train):
+    """Weight of each case as the earlier member of a comparable pair (1, or its IPCW for Uno; 0 past tau)."""
     w = np.ones(len(t))
     if method == "uno":
         from sksurv.nonparametric import CensoringDistributionEstimator
@@ -72,13 +73,22 @@ def _pair_weights(t, e, method, tau, train):
         raise ValueError(f"The 'method' parameter of concordance_index must be 'harrell' or 'uno'. Got {method!r}.")
     elif tau is not None:
         w = (t < tau).astype(float)
-    return comparable * w[:, None]
+    return w
 
 
-def _concordant(risk):
-    diff = risk[:, None] - risk[None, :]
-    tie = np.abs(diff) <= TIED_TOL
-    return np.where(tie, 0.5, (diff > 0).astype(float))
+def _pair_blocks(t, e, row_w, risks, rows: int = CHUNK_ROWS):
+    """Row blocks of the comparable-pair matrix B (weighted by i's row weight) and of B * concordance for each
+    risk vector: ``(slice, B_block, [A_block, ...])``. Blocks keep memory at O(rows x n) instead of O(n^2)."""
+    for start in range(0, len(t), rows):
+        i = slice(start, start + rows)
+        ti, ei = t[i, None], e[i, None]
+        b = (ei & ((ti < t[None, :]) | ((ti == t[None, :]) & ~e[None, :]))) * row_w[i, None]
+        yield i, b, [b * _concordant(r[i], r) for r in risks]
+
+
+def _concordant(risk_rows, risk):
+    diff = risk_rows[:, None] - risk[None, :]
+    return np.where(np.abs(diff) <= TIED_TOL, 0.5, (diff > 0).astype(float))
 
 
 def _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed):
@@ -89,11 +99,23 @@ def _prepare(durations, event_observed, owner, method, tau, train_durations, tra
     train = None
     if train_durations is not None:
         train = survival_inputs(train_durations, train_event_observed, owner)
-    return t, e, _pair_weights(t, e, method, tau, train)
+    return t, e, _row_weights(t, e, method, tau, train)
 
 
-def _quad(w, m):
-    return ((w @ m) * w).sum(axis=1)
+def _sums(t, e, row_w, risks, w=None):
+    """Sum of B and of each B * concordance, and, for resample multiplicities ``w`` (resamples x n), the
+    quadratic forms w' B w and w' A w of every resample, accumulated block by block."""
+    total_b, total_a = 0.0, np.zeros(len(risks))
+    quad_b = None if w is None else np.zeros(len(w))
+    quad_a = None if w is None else np.zeros((len(risks), len(w)))
+    for i, b, a_blocks in _pair_blocks(t, e, row_w, risks):
+        total_b += b.sum()
+        total_a += [a.sum() for a in a_blocks]
+        if w is not None:
+            quad_b += (w[:, i] * (w @ b.T)).sum(axis=1)
+            for k, a in enumerate(a_blocks):
+                quad_a[k] += (w[:, i] * (w @ a.T)).sum(axis=1)
+    return total_b, total_a, quad_b, quad_a
 
 
 def concordance_index(durations, event_observed, risk, *, method: str = "harrell", tau: float | None = None,
@@ -113,16 +135,16 @@ def concordance_index(durations, event_observed, risk, *, method: str = "harrell
     """
     owner = "concordance_index"
     level = check_level(confidence_level, owner)
-    t, e, b = _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed)
+    t, e, row_w = _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed)
     r = as_1d(risk, "risk", owner)
     same_length(owner, durations=t, risk=r)
-    a = b * _concordant(r)
-    est = float(a.sum() / b.sum())
+    w = resample_counts(np.random.default_rng(random_state), len(t), n_bootstraps) if n_bootstraps else None
+    total_b, total_a, quad_b, quad_a = _sums(t, e, row_w, [r], w)
+    est = float(total_a[0] / total_b)
     lo = hi = se = np.nan
     if n_bootstraps:
-        w = resample_counts(np.random.default_rng(random_state), len(t), n_bootstraps)
         with np.errstate(invalid="ignore", divide="ignore"):
-            boot = _quad(w, a) / _quad(w, b)
+            boot = quad_a[0] / quad_b
         boot = boot[np.isfinite(boot)]
         lo, hi = percentile_ci(boot, level)
         se = float(boot.std(ddof=1))
@@ -149,15 +171,14 @@ def compare_concordance(durations, event_observed, risk_a, risk_b, *, method: st
 
     owner = "compare_concordance"
     level = check_level(confidence_level, owner)
-    t, e, b = _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed)
+    t, e, row_w = _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed)
     ra, rb = as_1d(risk_a, "risk_a", owner), as_1d(risk_b, "risk_b", owner)
     same_length(owner, durations=t, risk_a=ra, risk_b=rb)
-    a1, a2 = b * _concordant(ra), b * _concordant(rb)
-    ca, cb = float(a1.sum() / b.sum()), float(a2.sum() / b.sum())
     w = resample_counts(np.random.default_rng(random_state), len(t), n_bootstraps)
-    den = _quad(w, b)
+    total_b, total_a, den, quad_a = _sums(t, e, row_w, [ra, rb], w)
+    ca, cb = float(total_a[0] / total_b), float(total_a[1] / total_b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        diff = (_quad(w, a1) - _quad(w, a2)) / den
+        diff = (quad_a[0] - quad_a[1]) / den
     diff = diff[np.isfinite(diff)]
     lo, hi = percentile_ci(diff, level)
     se = float(diff.std(ddof=1))
