@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._bootstrap import percentile_ci
+from ._bootstrap import CHUNK_ELEMENTS, auc_from_counts, percentile_ci, tie_groups
 from ._checks import as_1d, check_level, same_length, survival_inputs
 
 __all__ = ["TimeDependentAuc"]
@@ -57,17 +57,10 @@ class TimeDependentAuc:
         auc, mean_auc = cumulative_dynamic_auc(train, Surv.from_arrays(e, t), r, times)
         lower = upper = np.full(len(times), np.nan)
         if n_bootstraps:
-            rng = np.random.default_rng(random_state)
-            boots = []
-            for _ in range(n_bootstraps):
-                idx = rng.integers(0, len(t), len(t))
-                if t[idx].max() <= times.max() or t[idx].min() > times.min():
-                    continue
-                try:
-                    boots.append(cumulative_dynamic_auc(train, Surv.from_arrays(e[idx], t[idx]), r[idx], times)[0])
-                except ValueError:  # a resample without cases or controls at some time
-                    continue
-            boots = np.array(boots)
+            from sksurv.nonparametric import CensoringDistributionEstimator
+
+            ipcw = CensoringDistributionEstimator().fit(train).predict_ipcw(Surv.from_arrays(e, t))
+            boots = _bootstrap_auc_t(t, e, r, times, ipcw, n_bootstraps, np.random.default_rng(random_state))
             lower, upper = np.array([percentile_ci(boots[:, k], level) for k in range(len(times))]).T
         return cls(name=name, times=times, auc=np.asarray(auc), mean_auc=float(mean_auc), lower=lower, upper=upper,
                    n_bootstraps=n_bootstraps, confidence_level=level)
@@ -86,3 +79,33 @@ class TimeDependentAuc:
             curve = hv.ErrorBars((self.times, self.auc, self.auc - self.lower, self.upper - self.auc),
                                  "Time", ["AUC(t)", "neg", "pos"]) * curve
         return curve.opts(**opts) if opts else curve
+
+
+def _bootstrap_auc_t(t, e, r, times, ipcw, n_resamples: int, rng) -> np.ndarray:
+    """(kept resamples x times) cumulative/dynamic AUCs of case resamples, the censoring weights fixed.
+
+    At each time, cases (event by t, weighted by their IPCW) and controls (event-free beyond t) of every
+    resample are counted per tie group of the risk score, and the AUC is the Mann-Whitney statistic of those
+    weighted counts (ties 1/2): the value ``sksurv.metrics.cumulative_dynamic_auc`` gives on the resample.
+    Resamples whose follow-up does not cover the times, or without cases or controls at a time, are dropped
+    (as that function refuses them).
+    """
+    groups, n_groups = tie_groups(r)
+    n = len(t)
+    chunk = max(1, CHUNK_ELEMENTS // max(n, n_groups))
+    out, done = [], 0
+    while done < n_resamples:
+        rows = min(chunk, n_resamples - done)
+        idx = rng.integers(0, n, size=(rows, n))
+        g = (groups[idx] + (np.arange(rows) * n_groups)[:, None]).ravel()
+        aucs = np.empty((rows, len(times)))
+        for k, tau in enumerate(times):
+            case = ipcw * (e & (t <= tau))
+            control = (t > tau).astype(float)
+            pc = np.bincount(g, weights=case[idx].ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
+            nc = np.bincount(g, weights=control[idx].ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
+            aucs[:, k] = auc_from_counts(pc, nc)
+        covered = (t[idx].max(axis=1) > times.max()) & (t[idx].min(axis=1) <= times.min())
+        out.append(aucs[covered & np.isfinite(aucs).all(axis=1)])
+        done += rows
+    return np.vstack(out)

@@ -186,3 +186,30 @@ def test_survival_decision_curve_bootstrap(survival_data):
                                      random_state=0)
     m = dc.table.query("model == 'model'")
     assert (m.nb_lower <= m.nb_upper).all() and dc.kind == "survival"
+
+
+def test_td_auc_bootstrap_equals_sksurv_on_each_resample():
+    """The vectorised bootstrap gives, resample by resample, sksurv's cumulative_dynamic_auc (ties included)."""
+    from sksurv.metrics import cumulative_dynamic_auc
+    from sksurv.nonparametric import CensoringDistributionEstimator
+    from sksurv.util import Surv
+
+    from radlab.evaluation._td_auc import _bootstrap_auc_t
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=150)
+    t, e = rng.exponential(np.exp(-x)), rng.random(150) < 0.7
+    r = np.round(x, 1)  # tied risks
+    times = np.percentile(t[e], [30, 60])
+    train = Surv.from_arrays(e, t)
+    ipcw = CensoringDistributionEstimator().fit(train).predict_ipcw(train)
+    got = _bootstrap_auc_t(t, e, r, times, ipcw, 20, np.random.default_rng(3))
+    draws = np.random.default_rng(3).integers(0, 150, size=(20, 150))
+    ref = []
+    for idx in draws:  # the same resamples, one at a time
+        try:
+            ref.append(cumulative_dynamic_auc(train, Surv.from_arrays(e[idx], t[idx]), r[idx], times)[0])
+        except ValueError:
+            continue
+    assert len(got) == len(ref) >= 15
+    np.testing.assert_allclose(got, np.array(ref), atol=1e-12)
