@@ -80,30 +80,35 @@ def server_side(table):
 
 
 def first_visits(table) -> list[tuple[str, float]]:
-    """A selection no session of this server has seen yet: its bootstraps run before the figure refreshes."""
+    """A selection no session has seen yet, on a server that has computed nothing (its bootstraps run before the
+    figure refreshes), and after the serve-time warm-up (``radlab.ui._pages.warm``) has run."""
     import panel as pn
     from bokeh.document import Document
 
+    from radlab.ui import PageInputs, _store
     from radlab.ui._calibration_page import CalibrationPage, CalibrationStore
+    from radlab.ui._pages import warm
     from radlab.ui._roc_page import RocPage, RocStore
     from radlab.ui._survival_page import SurvivalPage, SurvivalStore
 
+    inputs = PageInputs(predictions=table)
+    cases = (("ROC: first visit of a model", RocStore, RocPage, "model", "clinical"),
+             ("ROC: first visit of a split", RocStore, RocPage, "split", "train"),
+             ("Survival: first visit of a split", SurvivalStore, SurvivalPage, "split", "train"),
+             ("Calibration: first visit of a split", CalibrationStore, CalibrationPage, "split", "train"))
     rows = []
-    for name, store, page, param_name, value in (
-            ("ROC: first visit of a model (1,000-resample AUC bootstrap + band)", RocStore, RocPage, "model", "clinical"),
-            ("ROC: first visit of a split", RocStore, RocPage, "split", "train"),
-            ("Survival: first visit of a split (C-index + AUC(t) bootstraps, 200 resamples)", SurvivalStore,
-             SurvivalPage, "split", "train"),
-            ("Calibration: first visit of a split (lowess band, recalibration CIs)", CalibrationStore, CalibrationPage,
-             "split", "train")):
-        from radlab.ui import _store
-
+    for warmed in (False, True):
         _store._SHARED.clear()  # a server that has computed nothing yet
-        st = store(table, **({"n_bootstraps": 200} if store is SurvivalStore else {}))
-        pn.panel(page(st)).get_root(Document())
-        t = time.perf_counter()
-        setattr(st, param_name, value)
-        rows.append((name, time.perf_counter() - t))
+        if warmed:
+            t = time.perf_counter()
+            n = warm(inputs, ["roc", "survival", "calibration"])
+            rows.append((f"warm-up at server start: {n} selections of 3 pages", time.perf_counter() - t))
+        for name, store, page, param_name, value in cases:
+            st = store(inputs.probabilities if store is CalibrationStore else table)
+            pn.panel(page(st)).get_root(Document())
+            t = time.perf_counter()
+            setattr(st, param_name, value)
+            rows.append((f"{name}, {'after the warm-up' if warmed else 'cold server'}", time.perf_counter() - t))
     return rows
 
 

@@ -103,6 +103,11 @@ def _serve(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"radlab serve: {exc}", file=sys.stderr)
         return 2
+    import logging
+
+    warm_log = logging.getLogger("radlab.ui._serve")  # "warm-up: N selections computed in X s"
+    warm_log.addHandler(logging.StreamHandler())
+    warm_log.setLevel(logging.INFO)
     print(f"radlab dashboards: http://{args.address}:{args.port}/", flush=True)
     serve(inputs=inputs, **kwargs)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend that .opts() styles)
 import pandas as pd
 import panel as pn
@@ -76,6 +77,7 @@ class CalibrationStore(PredictionStore):
         s = self.calibration().stats
         return s[[c for c in STAT_COLUMNS if c in s]]
 
+    @param.depends("cohort", "split", "model", "group_by", "n_bins", "strategy", "show_smooth")
     def calibration_plot(self):
         return self.calibration().plot(show_smooth=self.show_smooth).opts(
             frame_width=400, frame_height=400, legend_position="bottom_right",
@@ -97,14 +99,22 @@ class CalibrationPage(pn.viewable.Viewer):
         self.store = store if isinstance(store, CalibrationStore) else CalibrationStore(store)
         super().__init__(**params)
 
-    @param.depends("store.cohort", "store.split", "store.model", "store.group_by", "store.n_bins", "store.strategy",
-                   "store.show_smooth")
+    _CALIBRATION = ("store.cohort", "store.split", "store.model", "store.group_by", "store.n_bins", "store.strategy")
+
+    @param.depends(*_CALIBRATION)
+    def _stats(self) -> pd.DataFrame:
+        return self.store.stats().round(3)
+
+    @param.depends(*_CALIBRATION)
+    def _warnings(self) -> str:
+        notes = "".join(f"\n- {w}" for w in self.store.warnings())
+        return f"Warnings while fitting:{notes}" if notes else ""
+
     def _calibration(self):
-        s = self.store
-        notes = "".join(f"\n- {w}" for w in s.warnings())
-        return pn.Column(pn.pane.HoloViews(s.calibration_plot(), linked_axes=False),
-                         pn.pane.DataFrame(s.stats().round(3), index=False, sizing_mode="stretch_width"),
-                         pn.pane.Markdown(f"Warnings while fitting:{notes}" if notes else ""))
+        """Panes updated in place when a widget moves: the curve (a DynamicMap), its statistics, warnings."""
+        return pn.Column(pn.pane.HoloViews(hv.DynamicMap(self.store.calibration_plot), linked_axes=False),
+                         pn.pane.DataFrame(self._stats, index=False, sizing_mode="stretch_width"),
+                         pn.pane.Markdown(self._warnings))
 
     @param.depends("store.cohort", "store.split", "store.curve")
     def _decision(self):
@@ -122,4 +132,4 @@ class CalibrationPage(pn.viewable.Viewer):
             pn.pane.Markdown("## Calibration & decision curves\nSlope and intercept by logistic recalibration "
                              f"(ideal 1 and 0), Brier score, Hosmer-Lemeshow p. {AVERAGING_NOTE}",
                              sizing_mode="stretch_width"),
-            pn.Row(widgets, self._calibration, self._decision), sizing_mode="stretch_width")
+            pn.Row(widgets, self._calibration(), self._decision), sizing_mode="stretch_width")

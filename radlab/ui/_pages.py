@@ -26,10 +26,7 @@ def survival(inputs):
 def calibration(inputs):
     from radlab.ui._calibration_page import CalibrationPage, CalibrationStore
 
-    p = inputs.predictions
-    # calibration needs probabilities: leave out risk scores (e.g. Cox linear predictors) and unlabelled rows
-    probability = p.groupby("model").score.transform(lambda s: bool(s.between(0, 1).all())).astype(bool)
-    return CalibrationPage(CalibrationStore(p[probability & p.label.notna()]))
+    return CalibrationPage(CalibrationStore(inputs.probabilities))
 
 
 def _shap_store(inputs):
@@ -66,6 +63,44 @@ def saliency(inputs):
 
     s = inputs.saliency
     return SaliencyPage(SaliencyStore(s["model"], s["images"], s.get("masks"), pseudonymiser=inputs.pseudonymiser))
+
+
+def _prediction_stores(inputs, names):
+    """(page name, a store over the server's table) for the prediction pages among ``names``."""
+    from radlab.ui._calibration_page import CalibrationStore
+    from radlab.ui._roc_page import RocStore
+    from radlab.ui._survival_page import SurvivalStore
+
+    for name, make in (("roc", lambda: RocStore(inputs.predictions)),
+                       ("survival", lambda: SurvivalStore(inputs.predictions)),
+                       ("calibration", lambda: CalibrationStore(inputs.probabilities))):
+        if name in names:
+            try:
+                yield name, make()
+            except ValueError:  # e.g. no labelled or no survival rows in this table: the page will say so
+                continue
+
+
+def warm(inputs, names) -> int:
+    """Compute what every selection (cohort x model x split) of the prediction pages shows, at the pages'
+    default settings, into the results cache that sessions share; returns the selections computed.
+
+    ``radlab serve`` runs this in a background thread at start, so a session's first visit of a selection
+    finds its bootstraps done. A selection that fails here is left for the page to report.
+    """
+    done = 0
+    for _, store in _prediction_stores(inputs, names):
+        for cohort in list(store.param.cohort.objects):
+            store.cohort = cohort
+            for model in list(store.param.model.objects):
+                for split in list(store.param.split.objects):
+                    try:
+                        store.param.update(model=model, split=split)
+                        store.figures()
+                        done += 1
+                    except Exception:  # noqa: BLE001  (the page shows the error when the selection is visited)
+                        continue
+    return done
 
 
 BUILDERS = {"cohort": cohort, "roc": roc, "survival": survival, "calibration": calibration, "saliency": saliency,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+import time
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +16,8 @@ from radlab.catalog import open_catalog
 from radlab.ui._inputs import Pseudonymiser, example_predictions
 
 __all__ = ["LOCAL_ADDRESSES", "PAGES", "PageInputs", "build_page", "serve"]
+
+log = logging.getLogger(__name__)
 
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 
@@ -58,6 +63,15 @@ class PageInputs:
     def predictions(self):
         reference = example_predictions(self.catalog_path)
         return reference if self.demo is None else pd.concat([self.demo.predictions, reference], ignore_index=True)
+
+    @cached_property
+    def probabilities(self):
+        """The predictions the calibration page reads: models whose scores are probabilities, labelled rows
+        (risk scores such as Cox linear predictors are left out). One table per server, so its results are
+        shared by every session."""
+        p = self.predictions
+        probability = p.groupby("model").score.transform(lambda s: bool(s.between(0, 1).all())).astype(bool)
+        return p[probability & p.label.notna()]
 
     def _need_demo(self, page: str):
         if self.demo is None:
@@ -132,10 +146,22 @@ def _index(names):
 PAGES = {name: (lambda name: lambda inputs: _template(name, inputs))(name) for name in TITLES}
 
 
+def _warm(inputs: PageInputs, names) -> None:
+    from radlab.ui._pages import warm
+
+    start = time.perf_counter()
+    try:
+        done = warm(inputs, names)
+    except Exception as exc:  # noqa: BLE001  (e.g. the catalog's inputs cannot be built: sessions will say why)
+        log.warning("warm-up stopped: %s", exc)
+        return
+    log.info("warm-up: %d selections computed in %.1f s", done, time.perf_counter() - start)
+
+
 def serve(*, catalog: str | Path | None = None, address: str = "localhost", port: int = 5006,
           basic_auth: str | None = None, cookie_secret: str | None = None, oauth: dict | None = None,
           show_case_ids: bool = False, show: bool = False, threaded: bool = False, pages: list[str] | None = None,
-          inputs: PageInputs | None = None, num_procs: int = 1):
+          inputs: PageInputs | None = None, num_procs: int = 1, warm: bool = True):
     """Start a Panel server with radlab's pages and an index; returns the server (threaded) or blocks.
 
     Binding to an address other than localhost requires ``basic_auth`` (a password or a users JSON
@@ -143,7 +169,8 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
     ``oauth_key``, ``oauth_secret``, ...), so nobody reaches patient data by accident. Case ids shown to
     viewers are pseudonymised (salted hash) unless ``show_case_ids``. ``num_procs`` > 1 forks that many
     server processes sharing the port (sessions are spread over them; each builds its own inputs on first
-    use; not with ``threaded``).
+    use; not with ``threaded``). ``warm`` computes every selection of the ROC, survival and calibration pages
+    in a background thread at start (one process only), so sessions' first visits find their bootstraps done.
     """
     if num_procs < 1 or (threaded and num_procs > 1):
         raise ValueError(f"The 'num_procs' parameter of serve must be >= 1 (1 when threaded). Got {num_procs}.")
@@ -172,5 +199,7 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     if num_procs > 1:
         kwargs["num_procs"] = num_procs
+    elif warm:
+        threading.Thread(target=_warm, args=(inputs, names), daemon=True, name="radlab-warm-up").start()
     return pn.serve(apps, address=address, port=port, show=show, threaded=threaded, title="radlab",
                     websocket_origin=origins, **kwargs)

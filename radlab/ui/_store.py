@@ -102,7 +102,7 @@ class PredictionStore(param.Parameterized):
         reads the same predictions table."""
         key = (type(self).__name__, *key)
         if key not in self._cache:
-            self._cache[key] = compute()
+            self._cache.setdefault(key, compute())  # the first result stays (a warm-up may race a session)
         return self._cache[key]
 
 

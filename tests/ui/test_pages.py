@@ -303,3 +303,51 @@ def test_roc_split_switch_updates_the_rendered_page_in_place(roc):
     assert set(before) <= set(after)
     assert f"AUC {roc.roc().auc:.3f}" in _texts(after)
     assert f"{roc.roc().n_positive} positive" in _texts(after)
+
+
+def test_warm_up_fills_the_shared_cache_for_every_selection(predictions, monkeypatch):
+    """After the serve-time warm-up, a session visiting any selection of the prediction pages computes no
+    bootstrap: every RocCurve, C-index, AUC(t) and calibration curve comes from the shared cache."""
+    from radlab.ui import PageInputs
+    from radlab.ui import _store
+    from radlab.ui._calibration_page import CalibrationStore
+    from radlab.ui._pages import warm
+    from radlab.ui._roc_page import RocStore
+    from radlab.ui._survival_page import SurvivalStore
+
+    table = predictions.copy()  # a table no other test has warmed
+    inputs = PageInputs(predictions=table)
+    assert warm(inputs, ["roc", "survival", "calibration"]) >= 6
+    import radlab.ui._calibration_page as cal_page
+    import radlab.ui._roc_page as roc_page
+    import radlab.ui._survival_page as surv_page
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("computed again after the warm-up")
+    monkeypatch.setattr(roc_page.RocCurve, "from_predictions", no_compute)
+    monkeypatch.setattr(surv_page, "concordance_index", no_compute)
+    monkeypatch.setattr(surv_page.TimeDependentAuc, "from_survival", no_compute)
+    monkeypatch.setattr(cal_page.CalibrationCurve, "from_predictions", no_compute)
+    roc, surv, cal = RocStore(table), SurvivalStore(table), CalibrationStore(inputs.probabilities)
+    for store in (roc, surv, cal):
+        for cohort in store.param.cohort.objects:
+            store.cohort = cohort
+            for model in store.param.model.objects:
+                for split in store.param.split.objects:
+                    store.param.update(model=model, split=split)
+                    store.figures()
+    assert any(key[0] == "RocStore" for key in _store._SHARED[(id(table), "label")][3])
+
+
+def test_calibration_split_switch_updates_the_rendered_page_in_place(calibration):
+    from radlab.ui._calibration_page import CalibrationPage
+
+    root, before = _rendered(CalibrationPage(calibration)._calibration())  # curve, statistics, warnings
+    brier_before = calibration.stats().brier.iloc[0]
+    calibration.split = "test"
+    after = _models(root)
+    assert set(before) <= set(after)  # no model replaced
+    brier = calibration.stats().brier.iloc[0]
+    assert brier != brier_before
+    assert any(f"{brier:.3f}".rstrip("0") in str(m.properties_with_values(include_defaults=False).get("text", ""))
+               for m in after.values())  # the statistics table shows the new split's Brier score

@@ -84,3 +84,22 @@ def test_serve_refuses_a_predictions_file_without_the_columns(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert str(bad) in out.stderr and "lacks the columns" in out.stderr and "'label'" in out.stderr
+
+
+def test_serve_warms_the_prediction_pages_in_the_background(predictions):
+    import threading
+
+    from radlab.ui import PageInputs, _store, serve
+
+    table = predictions[predictions.cohort == "breast-cancer-wisconsin"].copy()
+    port = free_port()
+    server = serve(address="127.0.0.1", port=port, threaded=True, pages=["roc"], inputs=PageInputs(predictions=table))
+    try:
+        warm = next(t for t in threading.enumerate() if t.name == "radlab-warm-up")
+        warm.join(timeout=120)
+        cache = _store._SHARED[(id(table), "label")][3]
+        computed = {(k[3], k[4]) for k in cache if k[:2] == ("RocStore", "roc")}  # (split, model)
+        expected = {(s, m) for s in table.split.unique() for m in table.model.unique()}
+        assert computed == expected  # every split x model of the served page, before any session asked
+    finally:
+        server.stop()
