@@ -64,7 +64,7 @@ def server_side(table):
     rows.append(("ROC: threshold slider (metrics + confusion matrix + marker)", timed(lambda: setattr(roc, "threshold", next(values)))))
     t = time.perf_counter()
     roc.compare = "clinical"
-    rows.append(("ROC: pick a second model (first time: 1000-resample bootstrap + DeLong)", time.perf_counter() - t))
+    rows.append(("ROC: pick a second model, cold server (1000-resample bootstrap + DeLong)", time.perf_counter() - t))
     splits = iter(["train", "test"] * 10)
     rows.append(("ROC: switch split (cached after first visit)", timed(lambda: setattr(roc, "split", next(splits)), 6)))
     surv = SurvivalStore(table, n_bootstraps=200)
@@ -206,19 +206,23 @@ def sessions(url, n_sessions: int = 20, seconds: float = 30.0, think: float = 5.
         st["text"].on_change("text", arrived(k, phase))
         loop.call_later(rng.expovariate(1 / think), change, k)
 
-    def drive(until):
-        for s in opened:  # every connection reads its socket until the predicate holds
-            s._connection._until_predicate = until
-            loop.add_callback(s._connection._next)
-        handle = loop.call_later(seconds + 60, loop.stop)
-        loop.start()
-        loop.remove_timeout(handle)
+    def idle():
+        return all(st["sent"] is None for st in state)
 
-    drive(lambda: time.perf_counter() > end[0] and all(st["sent"] is None for st in state))
-    phase[0] = "burst"
-    for k in range(n_sessions):
-        change(k)
-    drive(lambda: all(st["sent"] is None for st in state))
+    def start_burst():  # once steady use is over and answered, every session changes at the same instant
+        if phase[0] == "steady" and time.perf_counter() > end[0] and idle():
+            phase[0] = "burst"
+            for k in range(n_sessions):
+                change(k)
+        elif phase[0] == "steady":
+            loop.call_later(0.05, start_burst)
+
+    loop.call_later(seconds, start_burst)
+    for s in opened:  # one reader per connection for the whole run, until the burst is answered
+        s._connection._until_predicate = lambda: phase[0] == "burst" and idle()
+        loop.add_callback(s._connection._next)
+    loop.call_later(seconds + 120, loop.stop)
+    loop.start()
     for s in opened:
         s.close()
     lat = {p: sorted(x for st in state for ph, x in st["latencies"] if ph == p) for p in ("steady", "burst")}
