@@ -66,7 +66,7 @@ def saliency(inputs):
 
 
 def _prediction_stores(inputs, names):
-    """(page name, a store over the server's table) for the prediction pages among ``names``."""
+    """A store over the server's table for each prediction page among ``names``."""
     from radlab.ui._calibration_page import CalibrationStore
     from radlab.ui._roc_page import RocStore
     from radlab.ui._survival_page import SurvivalStore
@@ -76,7 +76,7 @@ def _prediction_stores(inputs, names):
                        ("calibration", lambda: CalibrationStore(inputs.probabilities))):
         if name in names:
             try:
-                yield name, make()
+                yield make()
             except ValueError:  # e.g. no labelled or no survival rows in this table: the page will say so
                 continue
 
@@ -89,7 +89,7 @@ def warm(inputs, names) -> int:
     finds its bootstraps done. A selection that fails here is left for the page to report.
     """
     done = 0
-    for _, store in _prediction_stores(inputs, names):
+    for store in _prediction_stores(inputs, names):
         for cohort in list(store.param.cohort.objects):
             store.cohort = cohort
             for model in list(store.param.model.objects):
