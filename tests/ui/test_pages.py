@@ -351,3 +351,36 @@ def test_calibration_split_switch_updates_the_rendered_page_in_place(calibration
     assert brier != brier_before
     assert any(f"{brier:.3f}".rstrip("0") in str(m.properties_with_values(include_defaults=False).get("text", ""))
                for m in after.values())  # the statistics table shows the new split's Brier score
+
+
+def test_cli_export_html_reads_a_predictions_file(catalog, predictions, tmp_path, capsys):
+    from radlab.cli import main
+
+    mine = predictions[predictions.cohort == "breast-cancer-wisconsin"]
+    mine = mine.assign(cohort="my study", score=1 - mine.score)  # reversed scores: AUC 1 - the catalog's
+    mine.to_csv(tmp_path / "mine.csv", index=False)
+    out = tmp_path / "roc.html"
+    argv = ["--catalog", str(catalog.path), "export-html", "roc", "--predictions", str(tmp_path / "mine.csv"),
+            "--out", str(out)]
+    assert main(argv) == 0 and out.stat().st_size > 0
+    from radlab.cli import _parser
+    from radlab.cli_ui import _inputs
+    from radlab.ui._export import page_figures
+
+    figures = page_figures("roc", _inputs(_parser().parse_args(argv)))  # what export-html drew
+    test = _avg(mine, "my study", "all features", "external")
+    ref = RocCurve.from_predictions(test.label, test.score, n_bootstraps=0)
+    assert ref.auc < 0.5 and figures["AUC"].auc.iloc[0] == pytest.approx(ref.auc, abs=1e-12)  # the file's scores
+
+
+def test_cli_pseudonyms_take_the_salt_from_the_environment(catalog, monkeypatch):
+    import argparse
+
+    from radlab.cli_ui import _inputs
+
+    args = argparse.Namespace(catalog=str(catalog.path), show_case_ids=False, predictions=None)
+    monkeypatch.setenv("RADLAB_PSEUDONYM_SALT", "site-salt")
+    first, second = _inputs(args).pseudonymiser, _inputs(args).pseudonymiser
+    assert first("A0001") == second("A0001") == Pseudonymiser(salt="site-salt")("A0001")  # stable across restarts
+    monkeypatch.delenv("RADLAB_PSEUDONYM_SALT")
+    assert _inputs(args).pseudonymiser("A0001") != first("A0001")  # random salt otherwise
