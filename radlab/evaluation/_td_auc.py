@@ -93,15 +93,15 @@ def _bootstrap_auc_t(t, e, r, times, ipcw, n_resamples: int, rng) -> np.ndarray:
     groups, n_groups = tie_groups(r)
     n = len(t)
     chunk = max(1, CHUNK_ELEMENTS // max(n, n_groups))
+    cases = [ipcw * (e & (t <= tau)) for tau in times]  # IPCW-weighted cases and controls at each time
+    controls = [(t > tau).astype(float) for tau in times]
     out, done = [], 0
     while done < n_resamples:
         rows = min(chunk, n_resamples - done)
         idx = rng.integers(0, n, size=(rows, n))
         g = (groups[idx] + (np.arange(rows) * n_groups)[:, None]).ravel()
         aucs = np.empty((rows, len(times)))
-        for k, tau in enumerate(times):
-            case = ipcw * (e & (t <= tau))
-            control = (t > tau).astype(float)
+        for k, (case, control) in enumerate(zip(cases, controls)):
             pc = np.bincount(g, weights=case[idx].ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
             nc = np.bincount(g, weights=control[idx].ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
             aucs[:, k] = auc_from_counts(pc, nc)
