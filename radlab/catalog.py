@@ -32,13 +32,14 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from radlab.errors import RadlabError
 
 __all__ = ["Catalog", "CatalogError", "CohortSpec", "open_catalog", "open_cohort"]
 
 _ENV = re.compile(r"\$\{([^}:]+)(?::-([^}]*))?\}")
 
 
-class CatalogError(ValueError):
+class CatalogError(RadlabError, ValueError):
     """The catalog file is malformed; the message names the file, cohort, key, rule and value."""
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from radlab.catalog import CatalogError, CohortSpec
+from radlab.errors import RadlabError
 from radlab.io._geometry import coords_from_geometry, same_geometry
 from radlab.io._index import HeaderIndex
 from radlab.io._readers import Header, ReadError, detect_format, read_mask_voxels, read_voxels
@@ -31,7 +32,7 @@ __all__ = ["Cohort", "CaseError", "GeometryError"]
 log = logging.getLogger(__name__)
 
 
-class CaseError(ValueError):
+class CaseError(RadlabError, ValueError):
     """A problem with one case; the message names the case and the file."""
 
 

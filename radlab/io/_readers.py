@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
+from radlab.errors import RadlabError
+
 __all__ = ["Header", "ReadError", "detect_format", "read_header", "read_voxels", "read_mask_voxels"]
 
 IMAGE_FORMATS = ("nifti", "nrrd", "mha", "dicom")
@@ -38,7 +40,7 @@ ACQUISITION_KEYS = {
 }
 
 
-class ReadError(OSError):
+class ReadError(RadlabError, OSError):
     """A file could not be read; the message names the file and what is wrong."""
 
 
