@@ -26,9 +26,16 @@ EXIT_INTERRUPTED = 130
 
 
 class RadlabError(Exception):
-    """Base of radlab's errors; ``exit_code`` is what the command line exits with for it."""
+    """Base of radlab's errors; ``exit_code`` is what the command line exits with for it.
+
+    ``file`` and ``case`` name the file and the case at fault where there is one (problem tables show them).
+    """
 
     exit_code: int = EXIT_BAD_INPUT
+
+    def __init__(self, message: str = "", *, file: str = "", case: str = ""):
+        super().__init__(message)
+        self.file, self.case = str(file), str(case)
 
 
 class InputError(RadlabError, ValueError):
