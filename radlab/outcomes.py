@@ -37,7 +37,7 @@ def _kind(kind: str) -> str:
 
 def _numeric(values: pd.Series, kind: str) -> pd.Series:
     """Values as floats (NaN where missing or not a number); binary text ("0", "1", "true") counts as a number."""
-    if values.dtype == bool:
+    if values.dtype.kind in "biuf":
         return values.astype(float)
 
     def one(v) -> float:
@@ -63,6 +63,8 @@ def _numeric(values: pd.Series, kind: str) -> pd.Series:
 
 def _missing(values: pd.Series) -> pd.Series:
     """True where a value is missing (NaN, None, NA, or blank text)."""
+    if values.dtype.kind in "biuf":
+        return values.isna()
     blank = values.map(lambda v: isinstance(v, str) and not v.strip())
     return values.isna() | blank.astype(bool)
 
@@ -152,7 +154,7 @@ def check_outcome(values: Iterable, kind: str, *, name: str) -> np.ndarray:
     radlab.errors.InputError: durations: 1 invalid value(s): durations is -1 (a time must be a number >= 0) (row 1); fix or drop those rows first
     """
     kind = _kind(kind)
-    arr = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values.to_numpy(dtype=object)
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if arr.ndim != 1:
         arr = arr.squeeze() if arr.ndim > 1 else arr.reshape(-1)
         if arr.ndim != 1:
