@@ -106,75 +106,84 @@ def column_problem(values: pd.Series, kind: str, *, column: str) -> str | None:
 
     >>> column_problem(pd.Series([0.2, 0.7, 0.9]), "event", column="os_event")
     "column 'os_event' holds fractional values (e.g. 0.2); an event must be 0 or 1 (a probability is not an event)"
-    >>> column_problem(pd.Series([-3.0, -1.0]), "time", column="os_months") is not None
-    True
+    >>> column_problem(pd.Series([-3.0, -1.0]), "time", column="os_months")
+    "column 'os_months' holds only negative times; times must be >= 0 (time since baseline)"
     >>> column_problem(pd.Series([0, 1, None]), "label", column="pcr") is None
     True
     """
-    kind = _kind(kind)
-    values = pd.Series(values)
-    num = _numeric(values, kind)[~_missing(values)]
+    return _coding(pd.Series(values), _kind(kind), f"column '{column}'")
+
+
+def _coding(values: pd.Series, kind: str, what: str) -> str | None:
+    """What is wrong with the coding of ``values`` (``what`` names them in the text), or None."""
+    present = values[~_missing(values)]
+    num = _numeric(present, kind)
     if num.empty:
         return None
     if num.isna().all():
-        return f"column '{column}' holds no numbers (e.g. {_show(values[~_missing(values)].iloc[0])}); {_RULE[kind]}"
+        return f"{what} holds no numbers (e.g. {_show(present.iloc[0])}); {_RULE[kind]}"
     num = num.dropna()
     if kind == "time":
         if (num < 0).all():
-            return f"column '{column}' holds only negative times; times must be >= 0 (time since baseline)"
+            return f"{what} holds only negative times; times must be >= 0 (time since baseline)"
         return None
     found = set(num.unique().tolist())
     if kind == "event" and found <= {1.0, 2.0} and 2.0 in found:
-        return f"column '{column}' uses 1/2 coding (R survival: 1 = censored, 2 = event); recode to 0/1"
+        return f"{what} uses 1/2 coding (R survival: 1 = censored, 2 = event); recode to 0/1"
     if found == {1.0, 2.0}:
-        return f"column '{column}' uses 1/2 coding; recode to 0/1 (1 = the positive class)"
+        return f"{what} uses 1/2 coding; recode to 0/1 (1 = the positive class)"
     fractional = num[(num > 0) & (num < 1)]
     if not fractional.empty:
-        what = "an event" if kind == "event" else "a label"
-        hint = "a probability is not an event" if kind == "event" else "a probability is not a label"
-        return f"column '{column}' holds fractional values (e.g. {fractional.iloc[0]:g}); {what} must be 0 or 1 ({hint})"
+        noun = "an event" if kind == "event" else "a label"
+        return (f"{what} holds fractional values (e.g. {fractional.iloc[0]:g}); {noun} must be 0 or 1 "
+                f"(a probability is not {noun})")
     return None
 
 
-def check_outcome(values: Iterable, kind: str, *, name: str) -> np.ndarray:
+def check_outcome(values: Iterable, kind: str, *, name: str, owner: str | None = None) -> np.ndarray:
     """``values`` as a clean array for a statistic: bool for a label/event, float for a time.
 
-    Raises :class:`~radlab.errors.InputError` naming ``name`` (the argument), the offending values and what to
-    do, for any invalid or missing value.
+    Raises :class:`~radlab.errors.InputError` naming ``name`` (the argument; of the function ``owner`` when
+    given), the offending values and what to do, for a wrong coding, any invalid value or any missing value.
 
     >>> check_outcome([1.0, 0.0, 2.5], "time", name="durations")
     array([1. , 0. , 2.5])
-    >>> check_outcome([1, 2, 2], "event", name="event_observed")
+    >>> check_outcome([1, 2, 2], "event", name="event_observed", owner="logrank_test")
     Traceback (most recent call last):
     ...
-    radlab.errors.InputError: event_observed: column 'event_observed' uses 1/2 coding (R survival: 1 = censored, 2 = event); recode to 0/1
+    radlab.errors.InputError: The 'event_observed' parameter of logrank_test uses 1/2 coding (R survival: 1 = censored, 2 = event); recode to 0/1
     >>> check_outcome([3.0, -1.0], "time", name="durations")
     Traceback (most recent call last):
     ...
-    radlab.errors.InputError: durations: 1 invalid value(s): durations is -1 (a time must be a number >= 0) (row 1); fix or drop those rows first
+    radlab.errors.InputError: 'durations' must be >= 0 and finite. Got 1 invalid value(s): -1 (row 1); fix or drop those rows first
+    >>> check_outcome([1, None, 0], "label", name="y_true")
+    Traceback (most recent call last):
+    ...
+    radlab.errors.InputError: 'y_true' must have no missing values. Got 1 missing value(s) (row 1); the statistic needs complete cases: drop the 1 rows with a missing label first
     """
     kind = _kind(kind)
+    what = f"The '{name}' parameter of {owner}" if owner else f"'{name}'"
     arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if arr.ndim != 1:
         arr = arr.squeeze() if arr.ndim > 1 else arr.reshape(-1)
         if arr.ndim != 1:
-            raise InputError(f"{name}: must be 1-D; got shape {np.shape(values)}")
+            raise InputError(f"{what} must be 1-D. Got shape {np.shape(values)} instead.")
     series = pd.Series(arr)
-    coding = column_problem(series, kind, column=name)
+    coding = _coding(series, kind, what)
     if coding is not None:
-        raise InputError(f"{name}: {coding}")
-    problems = outcome_problems(series, kind, column=name).dropna()
-    if not problems.empty:
-        first = "; ".join(f"{p} (row {i})" for i, p in problems.head(3).items())
-        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-        raise InputError(f"{name}: {len(problems)} invalid value(s): {first}{more}; fix or drop those rows first")
-    missing = _missing(series)
+        raise InputError(coding)
+    bad = outcome_problems(series, kind, column=name).notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(f"{_show(series.iloc[i])} (row {i})" for i in rows[:3]) + (" ..." if len(rows) > 3 else "")
+        rule = "be >= 0 and finite" if kind == "time" else "be 0 or 1 (or booleans)"
+        raise InputError(f"{what} must {rule}. Got {len(rows)} invalid value(s): {shown}; fix or drop those rows first")
+    missing = _missing(series).to_numpy()
     if missing.any():
-        rows = np.flatnonzero(missing.to_numpy())
+        rows = np.flatnonzero(missing)
         shown = ", ".join(map(str, rows[:5])) + (" ..." if len(rows) > 5 else "")
-        raise InputError(
-            f"{name}: {len(rows)} missing value(s) (rows {shown}); the statistic needs complete cases: "
-            f"drop the {len(rows)} rows with a missing {kind} first"
-        )
+        rule = "be finite (no missing values)" if kind == "time" else "have no missing values"
+        raise InputError(f"{what} must {rule}. Got {len(rows)} missing value(s) (row{'s' * (len(rows) > 1)} {shown}); "
+                         f"the statistic needs complete cases: drop the {len(rows)} rows with a missing {kind} first")
     num = _numeric(series, kind).to_numpy()
     return num.astype(bool) if kind != "time" else num
