@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from radlab.cli_args import at_least
+
 __all__ = ["add_parser"]
 
 
@@ -68,10 +70,10 @@ def add_parser(sub) -> None:
             p.add_argument("--oauth-encryption-key", default=None)
             p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
             p.add_argument("--pages", nargs="+", choices=PAGE_NAMES, default=None, help="pages to serve (default: all)")
-            p.add_argument("--num-procs", type=int, default=1,
+            p.add_argument("--num-procs", type=at_least(1), default=1,
                            help="server processes sharing the port (more concurrent sessions; default 1)")
             _predictions_arg(p)
-            p.set_defaults(serve=_serve)
+            p.set_defaults(serve=_serve, check_serve=_serve_kwargs)
             if verb == "serve":
                 p.set_defaults(func=_serve)
 
@@ -82,27 +84,32 @@ def _predictions_arg(p) -> None:
                         "survival and calibration pages, instead of the demo's")
 
 
-def _serve(args) -> int:
-    from radlab.ui import serve
-    from radlab.ui._serve import LOCAL_ADDRESSES
+def _serve_kwargs(args) -> dict:
+    """serve()'s options from the command line; refuses bad ones (one line, exit 2) before anything starts."""
+    from radlab.errors import InputError
+    from radlab.ui._serve import LOCAL_ADDRESSES, check_options
 
     oauth = None
     if args.oauth_provider:
         oauth = {k: v for k, v in {"oauth_provider": args.oauth_provider, "oauth_key": args.oauth_key,
                                    "oauth_secret": args.oauth_secret, "oauth_redirect_uri": args.oauth_redirect_uri,
                                    "oauth_encryption_key": args.oauth_encryption_key}.items() if v}
-    kwargs = dict(catalog=args.catalog, address=args.address, port=args.port, basic_auth=args.basic_auth,
-                  cookie_secret=args.cookie_secret, oauth=oauth, show_case_ids=args.show_case_ids, show=args.show,
-                  pages=args.pages, num_procs=args.num_procs)
     if args.address not in LOCAL_ADDRESSES and not (args.basic_auth or oauth):
-        print(f"refusing to serve on {args.address!r} without authentication: pass --basic-auth (password or users "
-              "JSON file) or --oauth-provider/--oauth-key/--oauth-secret, or bind to localhost", file=sys.stderr)
-        return 2
-    try:
-        inputs = _inputs(args)
-    except (OSError, ValueError) as exc:
-        print(f"radlab serve: {exc}", file=sys.stderr)
-        return 2
+        raise InputError(f"refusing to serve on {args.address!r} without authentication: pass --basic-auth "
+                         "(password or users JSON file) or --oauth-provider/--oauth-key/--oauth-secret, or bind to "
+                         "localhost")
+    check_options(address=args.address, port=args.port, basic_auth=args.basic_auth, oauth=oauth,
+                  num_procs=args.num_procs)
+    return dict(catalog=args.catalog, address=args.address, port=args.port, basic_auth=args.basic_auth,
+                cookie_secret=args.cookie_secret, oauth=oauth, show_case_ids=args.show_case_ids, show=args.show,
+                pages=args.pages, num_procs=args.num_procs)
+
+
+def _serve(args) -> int:
+    from radlab.ui import serve
+
+    kwargs = _serve_kwargs(args)
+    inputs = _inputs(args)  # a missing or unreadable --predictions file: one line, exit 2
     import logging
 
     warm_log = logging.getLogger("radlab.ui._serve")  # "warm-up: N selections computed in X s"

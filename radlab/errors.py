@@ -11,17 +11,20 @@ code   meaning
 1      done, but problems were found or some cases failed (they are listed; the rest completed)
 2      bad input or options: nothing was computed (catalog, tables, parameter file, server options)
 3      nothing produced: every case failed
+70     internal error (a bug in radlab or a library it calls): rerun with ``--debug`` for the traceback
 130    interrupted (Ctrl-C); whatever was finished is kept in the cache
 =====  ==========================================================================================
 """
 
 from __future__ import annotations
 
-__all__ = ["EXIT_FAILED_CASES", "EXIT_BAD_INPUT", "EXIT_NOTHING", "EXIT_INTERRUPTED", "RadlabError", "InputError"]
+__all__ = ["EXIT_FAILED_CASES", "EXIT_BAD_INPUT", "EXIT_NOTHING", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "RadlabError",
+           "InputError"]
 
 EXIT_FAILED_CASES = 1
 EXIT_BAD_INPUT = 2
 EXIT_NOTHING = 3
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 

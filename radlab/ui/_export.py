@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import os
 import re
 import tempfile
@@ -32,7 +34,11 @@ def page_figures(name: str, inputs) -> dict:
 
 
 def export_html(figures: dict, path: str | Path, *, title: str = "radlab") -> Path:
-    """One self-contained HTML file (Bokeh JS inlined, nothing loaded from the internet) of the figures."""
+    """One self-contained HTML file of the figures: opening it requests nothing from the network (Bokeh and
+    Panel JS inlined, Panel's stylesheets inlined from the installed Panel, CDN favicon links removed)."""
+    from bokeh.document import Document
+    from panel.io.save import save
+
     items = [pn.pane.Markdown(f"# {title}")]
     for name, obj in figures.items():
         items.append(pn.pane.Markdown(f"## {name}"))
@@ -40,12 +46,55 @@ def export_html(figures: dict, path: str | Path, *, title: str = "radlab") -> Pa
             items.append(pn.pane.DataFrame(obj.round(4) if hasattr(obj, "round") else obj, sizing_mode="stretch_width"))
         else:
             items.append(pn.pane.HoloViews(obj, linked_axes=False))
+    doc = Document()
+    root = pn.Column(*items).get_root(doc)
+    doc.add_root(root)
+    _inline_stylesheets(root)
     path = Path(path)
-    pn.Column(*items).save(path, resources="inline", title=title, embed=False)
+    save(doc, path, resources="inline", title=title, embed=False)
     # Panel's template links its favicons from a CDN: drop them so opening the file requests nothing
     html = re.sub(r'<link rel="(?:apple-touch-)?icon"[^>]*href="https?://[^"]*"[^>]*>\n?', "", path.read_text("utf-8"))
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _inline_stylesheets(root) -> None:
+    """Replace the stylesheets Panel links from its CDN (even in an inline save) by their text from the installed
+    Panel, so the page looks the same offline."""
+    from bokeh.models import ImportedStyleSheet, InlineStyleSheet, UIElement
+
+    inlined: dict[str, InlineStyleSheet] = {}
+
+    def local(sheet):
+        url = sheet.url if isinstance(sheet, ImportedStyleSheet) else sheet
+        if not isinstance(url, str) or (css := _panel_css(url)) is None:
+            return sheet
+        return inlined.setdefault(url, InlineStyleSheet(css=css))
+
+    for model in root.select({"type": UIElement}):
+        model.stylesheets = [local(sheet) for sheet in model.stylesheets]
+
+
+def _panel_css(url: str) -> str | None:
+    """The text of a stylesheet on Panel's CDN from the installed Panel, its relative ``url(...)`` assets as data
+    URIs; None for another URL (or CSS text)."""
+    from panel.io.resources import CDN_DIST, DIST_DIR
+
+    if not url.startswith(CDN_DIST):
+        return None
+    path = Path(DIST_DIR, url.removeprefix(CDN_DIST).split("?")[0])
+    if not path.is_file():
+        return None
+
+    def data_uri(match: re.Match) -> str:
+        ref = match.group(2)
+        asset = None if ref.startswith(("data:", "http:", "https:", "/", "#")) else (path.parent / ref).resolve()
+        if asset is None or not asset.is_file():
+            return match.group(0)
+        mime = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+        return f"url('data:{mime};base64,{base64.b64encode(asset.read_bytes()).decode()}')"
+
+    return re.sub(r"""url\((['"]?)([^'")]+)\1\)""", data_uri, path.read_text(encoding="utf-8"))
 
 
 def _wait_script():

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 from functools import cached_property
@@ -13,9 +17,10 @@ import pandas as pd
 import panel as pn
 
 from radlab.catalog import open_catalog
+from radlab.errors import InputError, RadlabError
 from radlab.ui._inputs import Pseudonymiser, example_predictions
 
-__all__ = ["LOCAL_ADDRESSES", "PAGES", "PageInputs", "build_page", "serve"]
+__all__ = ["LOCAL_ADDRESSES", "PAGES", "AuthRequiredError", "PageInputs", "build_page", "check_options", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +163,91 @@ def _warm(inputs: PageInputs, names) -> None:
     log.info("warm-up: %d selections computed in %.1f s", done, time.perf_counter() - start)
 
 
+class AuthRequiredError(RadlabError, PermissionError):
+    """Serving beyond localhost without authentication was asked for."""
+
+
+_USERS_SHAPE = 'a JSON object of user names to passwords, {"user": "password", ...}'
+
+
+def _check_basic_auth(basic_auth: str) -> None:
+    """A users file must exist and hold ``{"user": "password"}``; a value that looks like a path is never a password."""
+    if not basic_auth:
+        raise InputError("basic_auth is empty: give a password or a users JSON file (" + _USERS_SHAPE + ")")
+    path = Path(basic_auth)
+    if not path.is_file():
+        if basic_auth.endswith(".json") or os.sep in basic_auth or "/" in basic_auth:
+            raise InputError(f"basic_auth {basic_auth!r} looks like a users file, but no such file exists: give an "
+                             f"existing file holding {_USERS_SHAPE}, or a password (without '/', not ending in .json)",
+                             file=basic_auth)
+        return  # a password
+    try:
+        users = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"basic_auth users file {path} cannot be read as JSON ({exc}); it must hold {_USERS_SHAPE}",
+                         file=path) from None
+    if not isinstance(users, dict) or not users:
+        got = "an empty object" if users == {} else f"a JSON {type(users).__name__}"
+        raise InputError(f"basic_auth users file {path} must hold {_USERS_SHAPE}; got {got}", file=path)
+    bad = [user for user, password in users.items() if not isinstance(password, str) or not password]
+    if bad:  # never show the passwords themselves
+        raise InputError(f"basic_auth users file {path}: the password of {bad[:3]} is not a non-empty string; the "
+                         f"file must hold {_USERS_SHAPE}", file=path)
+
+
+def _check_listen(address: str, port: int) -> None:
+    """Bind (and release) the sockets the server will bind, so a busy port or a foreign address fails now."""
+    from tornado.netutil import bind_sockets
+
+    try:
+        sockets = bind_sockets(port, address)
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror):
+            why = f"address {address!r} cannot be resolved ({exc.strerror}): give a host name or IP address of this machine"
+        elif exc.errno == errno.EADDRINUSE:
+            why = (f"port {port} on {address!r} is already in use (another server?): stop that program or choose "
+                   "another port (--port)")
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            why = (f"address {address!r} is not an address of this machine: use localhost, 0.0.0.0 (every interface) "
+                   "or one of its IP addresses")
+        elif exc.errno == errno.EACCES:
+            why = f"port {port} on {address!r} needs administrator rights: choose a port from 1024 to 65535 (--port)"
+        else:
+            why = f"cannot listen on {address!r} port {port}: {exc.strerror or exc}"
+        raise InputError(why) from None
+    for sock in sockets:
+        sock.close()
+
+
+def check_options(*, address: str = "localhost", port: int = 5006, basic_auth: str | None = None,
+                  oauth: dict | None = None, num_procs: int = 1, threaded: bool = False) -> None:
+    """Refuse server options that would fail, or silently mean something else, once the server runs.
+
+    Raises :class:`AuthRequiredError` for an address beyond localhost without authentication and
+    :class:`~radlab.errors.InputError` naming the option for: a ``port`` outside 1..65535 or already in use, an
+    ``address`` that cannot be resolved or is not this machine's, ``num_procs`` < 1 (or > 1 when ``threaded``
+    or without ``os.fork``), ``basic_auth`` together with ``oauth``, an empty ``basic_auth``, a ``basic_auth``
+    that looks like a path (ends with .json or holds a path separator) but names no file, and a users file that
+    is not ``{"user": "password", ...}``. Nothing is left listening.
+    """
+    if address not in LOCAL_ADDRESSES and not (basic_auth or oauth):
+        raise AuthRequiredError(
+            f"refusing to serve on {address!r} without authentication: pass basic_auth (a password or a users "
+            "file) or OAuth settings, or bind to localhost")
+    if basic_auth is not None and oauth:
+        raise InputError("pass either basic_auth or oauth settings, not both")
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InputError(f"The 'port' parameter of serve must be an integer from 1 to 65535. Got {port!r} instead.")
+    if not isinstance(num_procs, int) or num_procs < 1:
+        raise InputError(f"The 'num_procs' parameter of serve must be an integer >= 1. Got {num_procs!r} instead.")
+    if num_procs > 1 and (threaded or not hasattr(os, "fork")):
+        why = "a threaded server" if threaded else "this system (no os.fork)"
+        raise InputError(f"The 'num_procs' parameter of serve must be 1 for {why}. Got {num_procs} instead.")
+    if basic_auth is not None:
+        _check_basic_auth(basic_auth)
+    _check_listen(address, port)
+
+
 def serve(*, catalog: str | Path | None = None, address: str = "localhost", port: int = 5006,
           basic_auth: str | None = None, cookie_secret: str | None = None, oauth: dict | None = None,
           show_case_ids: bool = False, show: bool = False, threaded: bool = False, pages: list[str] | None = None,
@@ -171,15 +261,10 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
     server processes sharing the port (sessions are spread over them; each builds its own inputs on first
     use; not with ``threaded``). ``warm`` computes every selection of the ROC, survival and calibration pages
     in a background thread at start (one process only), so sessions' first visits find their bootstraps done.
+    Options are checked before anything starts (:func:`check_options`).
     """
-    if num_procs < 1 or (threaded and num_procs > 1):
-        raise ValueError(f"The 'num_procs' parameter of serve must be >= 1 (1 when threaded). Got {num_procs}.")
-    if address not in LOCAL_ADDRESSES and not (basic_auth or oauth):
-        raise PermissionError(
-            f"refusing to serve on {address!r} without authentication: pass basic_auth (a password or a users "
-            "file) or OAuth settings, or bind to localhost")
-    if basic_auth and oauth:
-        raise ValueError("pass either basic_auth or oauth settings, not both")
+    check_options(address=address, port=port, basic_auth=basic_auth, oauth=oauth, num_procs=num_procs,
+                  threaded=threaded)
     catalog_path = str(Path(catalog).resolve()) if catalog else None
     open_catalog(catalog_path)  # fail now, not in the first session, if the catalog is broken
     inputs = inputs or PageInputs(catalog_path, pseudonymiser=Pseudonymiser(enabled=not show_case_ids))
@@ -187,7 +272,7 @@ def serve(*, catalog: str | Path | None = None, address: str = "localhost", port
     names = pages or list(PAGES)
     unknown = [n for n in names if n not in PAGES]
     if unknown:
-        raise ValueError(f"The 'pages' parameter of serve must name pages among {list(PAGES)}. Got {unknown}.")
+        raise InputError(f"The 'pages' parameter of serve must name pages among {list(PAGES)}. Got {unknown}.")
     apps = {"/": _index(names), **{name: PAGES[name](inputs) for name in names}}
     kwargs = {}
     if basic_auth or oauth:

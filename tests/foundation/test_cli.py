@@ -18,8 +18,10 @@ def test_catalog_lists_and_validates(catalog, capsys):
 def test_catalog_reports_invalid_file(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("cohorts:\n  x: {images: {T2w: 'a.nii'}, cases: [a]}\n")
-    assert main(["--catalog", str(bad), "catalog"]) == 1
-    assert "must contain '{case}'" in capsys.readouterr().err
+    assert main(["--catalog", str(bad), "catalog"]) == 2  # bad input (was 1 before the CLI's error contract)
+    err = capsys.readouterr().err
+    assert err.startswith(f"radlab catalog: catalog {bad}: 1 problem(s); cohort 'x', key 'images.T2w'")
+    assert "must contain '{case}'" in err and err.count("\n") == 1
 
 
 def test_info_describes_a_cohort(catalog, capsys):
