@@ -1,7 +1,10 @@
 """A persistent cache of image headers, so reopening a large cohort reads no files twice.
 
-Each entry is keyed by path and invalidated by the file's size and modification time (for a DICOM
-folder: the folder's). The cache lives in ``$RADLAB_CACHE`` (default ``~/.cache/radlab``).
+Each entry is keyed by path and invalidated by the file's size, modification time and a hash of its first
+64 KiB (for a DICOM folder: of the listing with each file's size, modification time and first 8 KiB), so a
+header rewritten with the same size and time is read again. A corrupt cache file or entry is reported (a log
+warning naming the cache file), deleted and rebuilt. The cache lives in ``$RADLAB_CACHE`` (default
+``~/.cache/radlab``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import atexit
 import dataclasses
 import hashlib
 import json
+import logging
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -18,14 +23,45 @@ from radlab.io._readers import Header, read_header
 
 __all__ = ["HeaderIndex", "cache_dir"]
 
+log = logging.getLogger(__name__)
+HASH_BYTES = 1 << 16  # of a single file
+FOLDER_HASH_BYTES = 1 << 13  # of each file of a DICOM folder: its header, not its pixels
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("RADLAB_CACHE", Path.home() / ".cache" / "radlab"))
 
 
-def _stamp(path: str) -> list[float]:
+def _head(path: str, nbytes: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(nbytes)
+
+
+def _stamp(path: str) -> list:
+    """What identifies the current content of a file (or DICOM folder) cheaply."""
     st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns]
+    if not stat.S_ISDIR(st.st_mode):
+        return [st.st_size, st.st_mtime_ns, hashlib.blake2b(_head(path, HASH_BYTES), digest_size=16).hexdigest()]
+    digest = hashlib.blake2b(digest_size=16)
+    with os.scandir(path) as listing:
+        files = sorted((e for e in listing if e.is_file()), key=lambda e: e.name)
+    for e in files:
+        s = e.stat()
+        digest.update(f"{e.name}\0{s.st_size}\0{s.st_mtime_ns}\0".encode())
+        digest.update(_head(e.path, FOLDER_HASH_BYTES))
+    return [len(files), digest.hexdigest()]
+
+
+def _header_from_json(h: dict) -> Header:
+    """A Header from its cache record; ValueError/TypeError/KeyError for a record of the wrong structure."""
+    header = Header(**{**h, "shape": tuple(int(v) for v in h["shape"]), "spacing": tuple(float(v) for v in h["spacing"]),
+                       "origin": tuple(float(v) for v in h["origin"]),
+                       "direction": tuple(float(v) for v in h["direction"]),
+                       "files": tuple(str(f) for f in h["files"]), "notes": tuple(str(n) for n in h["notes"])})
+    if (len(header.shape), len(header.spacing), len(header.origin), len(header.direction)) != (3, 3, 3, 9) or \
+            not isinstance(header.meta, dict):
+        raise ValueError("wrong sizes of shape/spacing/origin/direction")
+    return header
 
 
 class HeaderIndex:
@@ -43,20 +79,32 @@ class HeaderIndex:
     def _load(self) -> dict[str, dict]:
         if self._entries is None:
             try:
-                self._entries = json.loads(self.path.read_text())
-            except (OSError, ValueError):
-                self._entries = {}
+                entries = json.loads(self.path.read_text())
+                if not isinstance(entries, dict):
+                    raise ValueError(f"a JSON {type(entries).__name__}, not an object")
+            except FileNotFoundError:
+                entries = {}
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+                log.warning("header cache %s is corrupt (%s): deleted; headers are read again", self.path, exc)
+                self.path.unlink(missing_ok=True)
+                entries = {}
+            self._entries = entries
         return self._entries
 
     def get(self, path: str, fmt: str) -> Header:
         entries = self._load()
         stamp = _stamp(path)
         entry = entries.get(path)
-        if entry is not None and entry["stamp"] == stamp and entry["header"]["format"] == fmt:
-            h = entry["header"]
-            return Header(**{**h, "shape": tuple(h["shape"]), "spacing": tuple(h["spacing"]),
-                             "origin": tuple(h["origin"]), "direction": tuple(h["direction"]),
-                             "files": tuple(h["files"])})
+        if entry is not None:
+            try:
+                if entry["stamp"] == stamp and entry["header"]["format"] == fmt:
+                    return _header_from_json(entry["header"])
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("header cache %s: corrupt entry for %s (%s: %s): deleted; the header is read again",
+                            self.path, path, type(exc).__name__, exc)
+                with self._lock:
+                    entries.pop(path, None)
+                    self._dirty += 1
         header = read_header(path, fmt)
         with self._lock:
             entries[path] = {"stamp": stamp, "header": dataclasses.asdict(header)}

@@ -1,4 +1,4 @@
-"""Readers: headers without voxels, voxels on demand.
+"""Readers: headers without voxels, voxels on demand, each checked where it enters.
 
 Every reader comes in two halves so cohorts can stay lazy: ``read_header`` returns the
 geometry (and acquisition metadata where the format has it) without touching voxel
@@ -8,59 +8,31 @@ data, and ``read_voxels`` returns the (z, y, x) array. Formats:
 ``dicom``                   a folder holding one DICOM image series (slices sorted along the slice normal)
 ``rtstruct``                a DICOM RTSTRUCT file; one ROI (by name) is rasterised onto its image's grid
 ``seg``                     a DICOM SEG file; one segment (by number or label) is placed onto its image's grid
+
+What is checked (a :class:`ReadError` naming the file, what is wrong and what to do): a 3-D scalar image;
+a file (or detached ``.raw``/``.nhdr`` data file) as long as its header promises; for NIfTI a positive pixdim
+and agreeing qform/sform; plausible spacing, orthonormal directions and a size that fits in memory
+(:func:`~radlab.io._header.check_header`); finite voxels; and for label-map masks the values (0/1, or ``label``
+/ ``threshold`` chosen). DICOM checks: :mod:`radlab.io._dicom`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
 
-from radlab.errors import RadlabError
+from radlab.io._dicom import read_series_voxels, rtstruct_mask, seg_mask, series_header
+from radlab.io._header import ACQUISITION_KEYS, Header, ReadError, check_header, first_line
+from radlab.io._nifti import check_nifti
 
 __all__ = ["Header", "ReadError", "detect_format", "read_header", "read_voxels", "read_mask_voxels"]
 
 IMAGE_FORMATS = ("nifti", "nrrd", "mha", "dicom")
 MASK_FORMATS = IMAGE_FORMATS + ("rtstruct", "seg")
-
-# BIDS sidecar / DICOM keyword -> acquisition column
-ACQUISITION_KEYS = {
-    "Manufacturer": "vendor",
-    "ManufacturerModelName": "model",
-    "MagneticFieldStrength": "field_strength",
-    "SliceThickness": "slice_thickness",
-    "RepetitionTime": "repetition_time",
-    "EchoTime": "echo_time",
-    "ConvolutionKernel": "kernel",
-    "Modality": "modality",
-}
-
-
-class ReadError(RadlabError, OSError):
-    """A file could not be read; the message names the file and what is wrong."""
-
-
-@dataclass(frozen=True)
-class Header:
-    """What a reader knows about an image before reading its voxels."""
-
-    path: str
-    format: str
-    shape: tuple[int, int, int]  # (z, y, x)
-    dtype: str
-    spacing: tuple[float, float, float]  # ITK (x, y, z) order, as all geometry attrs
-    origin: tuple[float, float, float]
-    direction: tuple[float, ...]
-    meta: dict[str, Any] = field(default_factory=dict)  # acquisition metadata (vendor, TR, ...)
-    files: tuple[str, ...] = ()  # sorted slice files of a DICOM series
-
-    @property
-    def geometry(self) -> dict[str, Any]:
-        return {"spacing": self.spacing, "origin": self.origin, "direction": self.direction}
 
 
 def detect_format(path: str | Path) -> str:
@@ -82,105 +54,174 @@ def detect_format(path: str | Path) -> str:
     if p.is_dir():
         return "dicom"
     if not p.exists():
-        raise ReadError(f"{path}: file not found")
+        raise ReadError(f"{path}: file not found", file=path)
     if name.endswith(".dcm"):
         import pydicom
 
-        modality = getattr(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["Modality"]), "Modality", "")
+        try:
+            modality = getattr(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["Modality"]), "Modality", "")
+        except Exception as exc:  # pydicom raises many types for junk files
+            raise ReadError(f"{path}: not a readable DICOM file ({first_line(exc)}); replace it with an intact copy",
+                            file=path) from None
         return {"RTSTRUCT": "rtstruct", "SEG": "seg"}.get(modality, "dicom")
-    raise ReadError(f"{path}: unknown image format (expected .nii[.gz], .nrrd, .mha/.mhd, .dcm or a DICOM folder)")
+    raise ReadError(f"{path}: unknown image format (expected .nii[.gz], .nrrd, .mha/.mhd, .dcm or a DICOM folder)",
+                    file=path)
 
 
 def read_header(path: str | Path, fmt: str = "auto") -> Header:
-    """Read geometry and acquisition metadata of an image without reading its voxels."""
+    """Read geometry and acquisition metadata of an image without reading its voxels (checked: see the module)."""
     path = str(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
     if not Path(path).exists():
-        raise ReadError(f"{path}: file not found")
+        raise ReadError(f"{path}: file not found", file=path)
     if fmt == "dicom":
-        return _dicom_series_header(path)
+        return series_header(path)
     if fmt not in IMAGE_FORMATS:
-        raise ReadError(f"{path}: format {fmt!r} has no image header (masks in {fmt} take their image's grid)")
+        raise ReadError(f"{path}: format {fmt!r} has no image header (masks in {fmt} take their image's grid)",
+                        file=path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(path)
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
-        raise ReadError(f"{path}: unreadable {fmt} header ({_first_line(exc)})") from None
+        raise ReadError(f"{path}: unreadable {fmt} header ({first_line(exc)}); the file is damaged or not a {fmt} "
+                        "file: copy it again from its source", file=path) from None
     size = reader.GetSize()
     if len(size) != 3:
-        raise ReadError(f"{path}: expected a 3-D image, got {len(size)}-D of size {size}")
+        raise ReadError(f"{path}: expected a 3-D image, got {len(size)}-D of size {size}; radlab reads 3-D volumes: "
+                        "split a 4-D series (DWI, DCE, fMRI) into 3-D files and declare each as an image",
+                        file=path)
+    if reader.GetNumberOfComponents() != 1:
+        raise ReadError(f"{path}: {reader.GetNumberOfComponents()} values per voxel (a vector or colour image); "
+                        "radlab reads scalar images: save each component as its own file", file=path)
+    if fmt == "nifti":
+        check_nifti(path)
     dtype = np.dtype(sitk.GetArrayViewFromImage(sitk.Image([1, 1, 1], reader.GetPixelID())).dtype).name
-    return Header(
+    header = check_header(Header(
         path=path, format=fmt, shape=(size[2], size[1], size[0]), dtype=dtype,
         spacing=tuple(reader.GetSpacing()), origin=tuple(reader.GetOrigin()),
         direction=tuple(reader.GetDirection()), meta=_sidecar_meta(path),
-    )
+    ))
+    if fmt in ("nrrd", "mha"):
+        _check_data_file(path, fmt, int(np.prod(header.shape)) * np.dtype(dtype).itemsize)
+    return header
 
 
 def read_voxels(header: Header) -> np.ndarray:
-    """Read an image's voxels as a (z, y, x) array; the geometry must match its header."""
-    if header.path.endswith(".nii.gz"):
-        _check_gzip_nifti(header.path)
-    try:
-        if header.format == "dicom":
-            reader = sitk.ImageSeriesReader()
-            reader.SetFileNames(list(header.files))
-            image = reader.Execute()
-        else:
-            image = sitk.ReadImage(header.path)
-    except RuntimeError as exc:
-        raise ReadError(f"{header.path}: unreadable voxel data ({_first_line(exc)})") from None
-    array = sitk.GetArrayFromImage(image)
-    if array.shape != header.shape:
-        raise ReadError(f"{header.path}: voxel data of shape {array.shape} does not match its header {header.shape}")
+    """Read an image's voxels as a (z, y, x) array; the geometry must match its header and every voxel be finite."""
+    if header.format == "dicom":
+        array = read_series_voxels(header)
+    else:
+        try:
+            array = sitk.GetArrayFromImage(sitk.ReadImage(header.path))
+        except RuntimeError as exc:
+            raise ReadError(f"{header.path}: unreadable voxel data ({first_line(exc)}); the file is damaged: copy "
+                            "it again from its source", file=header.path) from None
+        if array.shape != header.shape:
+            raise ReadError(f"{header.path}: voxel data of shape {array.shape} does not match its header "
+                            f"{header.shape}", file=header.path)
+    if array.dtype.kind == "f":
+        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        if nan or inf:
+            raise ReadError(f"{header.path}: {nan + inf} of {array.size} voxels are not finite ({nan} NaN, {inf} "
+                            "inf); radlab reads them as no number: replace them in the file (e.g. by the background "
+                            "value, numpy.nan_to_num) and write it again", file=header.path)
     return array
 
 
 def read_mask_voxels(path: str, fmt: str, reference: Header, *, roi: str | int | None = None,
-                     label: int | None = None) -> np.ndarray:
-    """Read a mask as a uint8 (z, y, x) array on its image's grid.
+                     label: int | None = None, threshold: float | None = None) -> np.ndarray:
+    """Read a mask as a (z, y, x) array on its image's grid.
 
-    ``roi`` names the RTSTRUCT ROI or the SEG segment (number or label); ``label`` keeps one value
-    of a label map (voxels equal to it become 1).
+    ``roi`` names the RTSTRUCT ROI or the SEG segment (number or exact label). A label map comes back as it is
+    when it is binary (0/1); ``label`` keeps one value and ``threshold`` the voxels >= it (a probability map,
+    or a FRACTIONAL SEG), both as uint8 0/1. Anything else (several labels, fractions, negative values) is a
+    :class:`ReadError` saying which of the two to set.
     """
+    if threshold is not None and not np.isfinite(threshold):
+        raise ReadError(f"{path}: mask threshold {threshold!r} is not a finite number", file=path)
     if fmt == "rtstruct":
-        return _rtstruct_mask(path, roi, reference)
+        return rtstruct_mask(path, roi, reference)
     if fmt == "seg":
-        return _seg_mask(path, roi, reference)
-    array = read_voxels(read_header(path, fmt))
-    return (array == label).astype(np.uint8) if label is not None else array
+        return seg_mask(path, roi, reference, threshold)
+    return _label_mask(path, read_voxels(read_header(path, fmt)), label, threshold)
 
 
-def _check_gzip_nifti(path: str) -> None:
-    """ITK reads a truncated .nii.gz without complaint (zero-filling the rest); catch it here.
+def _label_mask(path: str, array: np.ndarray, label: int | None, threshold: float | None) -> np.ndarray:
+    if label is not None and threshold is not None:
+        raise ReadError(f"{path}: both `label` and `threshold` are set for this mask; set one", file=path)
+    if threshold is not None:
+        return (array >= threshold).astype(np.uint8)
+    low = array.min()
+    if low < 0:
+        raise ReadError(f"{path}: {int((array < 0).sum())} mask voxels are negative (down to {low:g}); a mask holds "
+                        "0 (background) and labels >= 1: fix the file, or set `threshold:` if it is a score map",
+                        file=path)
+    if array.dtype.kind == "f":
+        fractional = int(((array > 0) & (array < 1)).sum())
+        if fractional:
+            raise ReadError(f"{path}: {fractional} mask voxels hold values strictly between 0 and 1: a probability "
+                            "map, not a mask; set `threshold:` (e.g. 0.5) in the catalog's mask entry to keep the "
+                            "voxels at or above it", file=path)
+        if np.any(array != np.round(array)):
+            raise ReadError(f"{path}: mask values are not whole numbers (e.g. {array[array != np.round(array)][0]:g}); "
+                            "a label map holds whole labels: set `threshold:` if it is a score map", file=path)
+    if label is not None:
+        if not np.any(array == label):
+            raise ReadError(f"{path}: no voxel has label {label} (labels present: {_labels(array)}); set `label:` "
+                            "to one of them", file=path)
+        return (array == label).astype(np.uint8)
+    if array.max() <= 1:
+        return array
+    raise ReadError(f"{path}: the label map holds labels {_labels(array)}, not 0/1; set `label:` in the catalog's "
+                    "mask entry to the one to use", file=path)
 
-    The gzip trailer holds the uncompressed size (mod 2**32), which must equal the NIfTI voxel offset
-    plus the voxel bytes the header promises.
-    """
-    import gzip
-    import struct
 
-    try:
-        with gzip.open(path) as f:
-            hdr = f.read(348)
-        with open(path, "rb") as f:
-            f.seek(-4, 2)
-            stored = struct.unpack("<I", f.read(4))[0]
-    except (OSError, EOFError) as exc:
-        raise ReadError(f"{path}: unreadable gzip stream ({exc})") from None
-    endian = "<" if struct.unpack("<i", hdr[:4])[0] == 348 else ">"
-    dims = struct.unpack(endian + "8h", hdr[40:56])
-    bitpix = struct.unpack(endian + "h", hdr[72:74])[0]
-    vox_offset = int(struct.unpack(endian + "f", hdr[108:112])[0])
-    expected = vox_offset + int(np.prod([max(d, 1) for d in dims[1 : dims[0] + 1]])) * bitpix // 8
-    if stored != expected % 2**32:
-        raise ReadError(f"{path}: truncated or corrupt file (gzip stream holds {stored} bytes, the header promises {expected})")
+def _labels(array: np.ndarray) -> list:
+    values = np.unique(array)
+    return [v.item() for v in values[values != 0]]
 
 
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+def _check_data_file(path: str, fmt: str, nbytes: int) -> None:
+    """A MetaImage/NRRD header's voxel data (attached, or a detached file) must exist and be as long as promised."""
+    data = _data_file(path, fmt)
+    if data is None:
+        return  # a list or pattern of data files: left to ITK
+    name, offset, raw = data
+    if not Path(name).is_file():
+        raise ReadError(f"{path}: its voxel data file {name} is missing; copy it next to the header", file=path)
+    have = Path(name).stat().st_size - max(offset, 0)
+    if raw and have < nbytes:
+        raise ReadError(f"{path}: truncated voxel data ({name} holds {max(have, 0)} bytes of voxels, the header "
+                        f"promises {nbytes}): copy the file again from its source", file=path)
+
+
+def _data_file(path: str, fmt: str) -> tuple[str, int, bool] | None:
+    """(file holding the voxels, byte offset where they start (-1: at the end), uncompressed raw bytes?) from a
+    MetaImage (``Key = value``) or NRRD (``key: value``) header; None for a list or pattern of data files."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    fields, end = {}, 0
+    for line in head.splitlines(keepends=True):
+        end += len(line)
+        text = line.decode("latin-1").strip()
+        if fmt == "nrrd" and not text:
+            break  # a blank line ends a NRRD header
+        key, sep, value = text.partition("=" if fmt == "mha" else ":")
+        if sep and not value.startswith("="):  # NRRD "key:=value" lines are key/value pairs, not fields
+            fields[key.strip().lower().replace(" ", "")] = value.strip()
+        if fmt == "mha" and key.strip() == "ElementDataFile":
+            break
+    if fmt == "mha":
+        name, skip = fields.get("elementdatafile", ""), "headersize"
+        raw = fields.get("compresseddata", "false").lower() != "true"
+    else:
+        name, skip, raw = fields.get("datafile", ""), "byteskip", fields.get("encoding", "raw").lower() == "raw"
+    if name.upper() in ("", "LOCAL"):
+        return path, end, raw
+    if name.upper().startswith("LIST") or "%" in name or " " in name:
+        return None
+    return str(Path(path).parent / name), int(fields.get(skip, 0)), raw
 
 
 def _sidecar_meta(path: str) -> dict[str, Any]:
@@ -193,131 +234,10 @@ def _sidecar_meta(path: str) -> dict[str, Any]:
     try:
         raw = json.loads(sidecar.read_text())
     except (OSError, ValueError) as exc:
-        raise ReadError(f"{sidecar}: unreadable JSON sidecar ({exc})") from None
+        raise ReadError(f"{sidecar}: unreadable JSON sidecar ({exc}); fix or remove it", file=str(sidecar)) from None
     meta = {col: raw[key] for key, col in ACQUISITION_KEYS.items() if key in raw}
     # BIDS stores TR/TE in seconds; radlab reports milliseconds like DICOM.
     for col in ("repetition_time", "echo_time"):
         if col in meta:
             meta[col] = float(meta[col]) * 1000.0
     return meta
-
-
-# ----------------------------------------------------------------------------------------- DICOM series
-def _dicom_series_header(folder: str) -> Header:
-    import pydicom
-
-    slices = []
-    for f in sorted(Path(folder).iterdir()):
-        if not f.is_file():
-            continue
-        try:
-            ds = pydicom.dcmread(f, stop_before_pixels=True)
-        except Exception as exc:  # pydicom raises many types for junk files
-            raise ReadError(f"{f}: not a readable DICOM file ({_first_line(exc)})") from None
-        if "ImagePositionPatient" in ds and "PixelSpacing" in ds:
-            slices.append((f, ds))
-    if not slices:
-        raise ReadError(f"{folder}: no DICOM image slices found")
-    uids = {ds.SeriesInstanceUID for _, ds in slices}
-    if len(uids) > 1:
-        raise ReadError(f"{folder}: holds {len(uids)} DICOM series; point the catalog at one series per folder")
-    first = slices[0][1]
-    row, col = np.array(first.ImageOrientationPatient[:3], float), np.array(first.ImageOrientationPatient[3:], float)
-    normal = np.cross(row, col)
-    slices.sort(key=lambda s: float(np.dot(normal, np.array(s[1].ImagePositionPatient, float))))
-    positions = np.array([np.dot(normal, np.array(ds.ImagePositionPatient, float)) for _, ds in slices])
-    gaps = np.diff(positions)
-    if len(gaps) and (np.any(gaps <= 1e-6) or np.ptp(gaps) > 0.01 * max(abs(np.median(gaps)), 1e-6)):
-        raise ReadError(f"{folder}: missing or overlapping slices (slice gaps {np.round(np.unique(gaps.round(3)), 3)} mm)")
-    dz = float(np.median(gaps)) if len(gaps) else float(getattr(first, "SliceThickness", 1.0))
-    dy, dx = (float(v) for v in first.PixelSpacing)
-    meta = {col: _dicom_value(first, key) for key, col in ACQUISITION_KEYS.items() if key in first}
-    return Header(
-        path=folder, format="dicom", shape=(len(slices), int(first.Rows), int(first.Columns)),
-        dtype="float32" if "RescaleSlope" in first and float(first.RescaleSlope) != 1 else "int16",
-        spacing=(dx, dy, dz), origin=tuple(float(v) for v in slices[0][1].ImagePositionPatient),
-        direction=tuple(np.column_stack([row, col, normal]).ravel().tolist()),
-        meta=meta, files=tuple(str(f) for f, _ in slices),
-    )
-
-
-def _dicom_value(ds, key: str):
-    value = ds.get(key)
-    value = getattr(value, "value", value)
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    try:
-        return float(value) if key not in ("Manufacturer", "ManufacturerModelName", "ConvolutionKernel", "Modality") else str(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _choose(names: dict[int, str], wanted: str | int | None, error: str) -> int:
-    """The number of the ROI/segment named (or numbered) ``wanted``; the only one when ``wanted`` is None."""
-    if wanted is None and len(names) == 1:
-        return next(iter(names))
-    matches = [n for n, name in names.items() if name == wanted or n == wanted]
-    if not matches:
-        raise ReadError(error)
-    return matches[0]
-
-
-def _physical_to_index(points: np.ndarray, reference: Header) -> np.ndarray:
-    """Continuous (x, y, z) index coordinates of physical points (n, 3) on a reference grid."""
-    direction = np.array(reference.direction, float).reshape(3, 3)
-    return (np.linalg.solve(direction, (points - np.array(reference.origin)).T).T) / np.array(reference.spacing)
-
-
-# ----------------------------------------------------------------------------------------- RTSTRUCT
-def _rtstruct_mask(path: str, roi: str | int | None, reference: Header) -> np.ndarray:
-    import pydicom
-    from skimage.draw import polygon
-
-    try:
-        ds = pydicom.dcmread(path)
-    except Exception as exc:
-        raise ReadError(f"{path}: not a readable DICOM RTSTRUCT ({_first_line(exc)})") from None
-    names = {int(r.ROINumber): str(r.ROIName) for r in ds.StructureSetROISequence}
-    number = _choose(names, roi, f"{path}: no ROI named {roi!r} (ROIs: {sorted(names.values())})")
-    mask = np.zeros(reference.shape, dtype=np.uint8)
-    for item in ds.ROIContourSequence:
-        if int(item.ReferencedROINumber) != number:
-            continue
-        for contour in getattr(item, "ContourSequence", []):
-            points = np.array(contour.ContourData, float).reshape(-1, 3)
-            ijk = _physical_to_index(points, reference)
-            k = int(round(float(np.median(ijk[:, 2]))))
-            if not 0 <= k < reference.shape[0]:
-                raise ReadError(f"{path}: ROI {names[number]!r} has a contour outside the image ({reference.path})")
-            rr, cc = polygon(ijk[:, 1], ijk[:, 0], shape=reference.shape[1:])
-            mask[k, rr, cc] ^= 1  # even-odd fill: inner contours cut holes
-    return mask
-
-
-# ----------------------------------------------------------------------------------------- SEG
-def _seg_mask(path: str, segment: str | int | None, reference: Header) -> np.ndarray:
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(path)
-        frames = ds.pixel_array
-    except Exception as exc:
-        raise ReadError(f"{path}: not a readable DICOM SEG ({_first_line(exc)})") from None
-    frames = frames.reshape((-1,) + frames.shape[-2:])
-    labels = {int(s.SegmentNumber): str(s.SegmentLabel) for s in ds.SegmentSequence}
-    number = _choose(labels, segment, f"{path}: no segment {segment!r} (segments: {labels})")
-    shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else {}
-
-    def functional(group, name):  # per-frame value, else the one shared by all frames
-        return group[name].value[0] if name in group else shared[name].value[0]
-
-    mask = np.zeros(reference.shape, dtype=np.uint8)
-    for frame, group in zip(frames, ds.PerFrameFunctionalGroupsSequence):
-        if int(functional(group, "SegmentIdentificationSequence").ReferencedSegmentNumber) != number:
-            continue
-        position = np.array(functional(group, "PlanePositionSequence").ImagePositionPatient, float)[None]
-        i, j, k = np.rint(_physical_to_index(position, reference)[0]).astype(int)
-        if not 0 <= k < reference.shape[0] or frame.shape != reference.shape[1:]:
-            raise ReadError(f"{path}: segment frame at {position[0].round(2)} does not lie on {reference.path}")
-        mask[k] |= (frame > 0).astype(np.uint8)
-    return mask
