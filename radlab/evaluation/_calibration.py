@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._checks import as_1d, as_binary, check_level, same_length, survival_inputs
+from radlab.errors import InputError
+
+from ._checks import as_1d, as_binary, as_groups, check_level, check_time, same_length, survival_inputs
 from ._km import km_estimate
 from ._roc import wilson_interval
 
@@ -22,8 +24,21 @@ def _bin_ids(p: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
     elif strategy == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
     else:
-        raise ValueError(f"The 'strategy' parameter must be 'quantile' or 'uniform'. Got {strategy!r} instead.")
+        raise InputError(f"The 'strategy' parameter must be 'quantile' or 'uniform'. Got {strategy!r} instead.")
     return np.searchsorted(edges[1:-1], p)
+
+
+def _probabilities(y_true, y_prob, owner: str, *, pos_label=None) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (0/1, both classes) and probabilities (finite, in [0, 1]) of the same length."""
+    y = as_binary(y_true, "y_true", owner, pos_label=pos_label)
+    p = as_1d(y_prob, "y_prob", owner)
+    same_length(owner, y_true=y, y_prob=p)
+    if p.min() < 0 or p.max() > 1:
+        outside = int(((p < 0) | (p > 1)).sum())
+        raise InputError(f"The 'y_prob' parameter of {owner} must be probabilities in [0, 1]. Got range "
+                         f"[{p.min()}, {p.max()}] ({outside} value(s) outside) instead; a risk score is not a "
+                         "probability (calibrate it first).")
+    return y, p
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -40,8 +55,8 @@ def logistic_recalibration(y_true, y_prob, *, confidence_level: float = 0.95) ->
     """
     import statsmodels.api as sm
 
-    y = np.asarray(y_true, float)
-    lp = _logit(np.asarray(y_prob, float))
+    y, p = _probabilities(y_true, y_prob, "logistic_recalibration")
+    y, lp = y.astype(float), _logit(p)
     alpha = 1 - confidence_level
     fit_slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()
     fit_int = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=lp).fit()
@@ -64,8 +79,8 @@ def hosmer_lemeshow(y_true, y_prob, *, n_bins: int = 10) -> dict:
     """
     from scipy.stats import chi2
 
-    y = np.asarray(y_true, float)
-    p = np.asarray(y_prob, float)
+    y, p = _probabilities(y_true, y_prob, "hosmer_lemeshow")
+    y = y.astype(float)
     ids = _bin_ids(p, n_bins, "quantile")
     n = np.bincount(ids, minlength=n_bins)
     o = np.bincount(ids, weights=y, minlength=n_bins)
@@ -116,15 +131,9 @@ class CalibrationCurve:
         (True, 10)
         """
         owner = "CalibrationCurve.from_predictions"
-        y = as_binary(y_true, "y_true", owner, pos_label=pos_label, require_both=False)
-        p = as_1d(y_prob, "y_prob", owner)
-        same_length(owner, y_true=y, y_prob=p)
-        if p.min() < 0 or p.max() > 1:
-            raise ValueError(f"The 'y_prob' parameter of {owner} must be probabilities in [0, 1]. "
-                             f"Got range [{p.min()}, {p.max()}] instead.")
+        y, p = _probabilities(y_true, y_prob, owner, pos_label=pos_label)
         level = check_level(confidence_level, owner)
-        g = np.full(len(p), "all", dtype=object) if groups is None else np.asarray(groups)
-        same_length(owner, y_true=y, groups=g)
+        g = np.full(len(p), "all", dtype=object) if groups is None else as_groups(groups, owner, len(p))
         rng = np.random.default_rng(random_state)
         bins, smooth, stats = [], [], []
         for label in np.unique(g):
@@ -185,8 +194,12 @@ class CalibrationCurve:
         t, e = survival_inputs(durations, event_observed, owner)
         s = as_1d(predicted_survival, "predicted_survival", owner)
         same_length(owner, durations=t, predicted_survival=s)
+        if s.min() < 0 or s.max() > 1:
+            raise InputError(f"The 'predicted_survival' parameter of {owner} must be probabilities in [0, 1]. Got "
+                             f"range [{s.min()}, {s.max()}] instead.")
+        time = check_time(time, "time", owner)
         level = check_level(confidence_level, owner)
-        g = np.full(len(t), "all", dtype=object) if groups is None else np.asarray(groups)
+        g = np.full(len(t), "all", dtype=object) if groups is None else as_groups(groups, owner, len(t))
         bins, stats = [], []
         for label in np.unique(g):
             sel = g == label

@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from radlab.errors import InputError
+
 from ._bootstrap import percentile_ci, resample_counts
-from ._checks import as_1d, check_level, same_length, survival_inputs
+from ._checks import as_1d, check_level, check_time, same_length, survival_inputs
 
 __all__ = ["ConcordanceResult", "ConcordanceComparison", "concordance_index", "compare_concordance"]
 
@@ -70,7 +72,7 @@ def _row_weights(t, e, method, tau, train):
             ev &= t < tau
         w[ev] = cens.predict_ipcw(Surv.from_arrays(ev[ev], t[ev])) ** 2
     elif method != "harrell":
-        raise ValueError(f"The 'method' parameter of concordance_index must be 'harrell' or 'uno'. Got {method!r}.")
+        raise InputError(f"The 'method' parameter of concordance_index must be 'harrell' or 'uno'. Got {method!r}.")
     elif tau is not None:
         w = (t < tau).astype(float)
     return w
@@ -94,12 +96,19 @@ def _concordant(risk_rows, risk):
 def _prepare(durations, event_observed, owner, method, tau, train_durations, train_event_observed):
     t, e = survival_inputs(durations, event_observed, owner)
     if not e.any():
-        raise ValueError(f"The 'event_observed' parameter of {owner} has no events (all censored); "
+        raise InputError(f"The 'event_observed' parameter of {owner} has no events (all censored); "
                          "the concordance index is undefined.")
+    if tau is not None:
+        tau = check_time(tau, "tau", owner)
     train = None
     if train_durations is not None:
         train = survival_inputs(train_durations, train_event_observed, owner)
-    return t, e, _row_weights(t, e, method, tau, train)
+    row_w = _row_weights(t, e, method, tau, train)
+    first = e & (row_w > 0)  # a comparable pair: such a case, and a later (or tied censored) one
+    if not ((t[first] < t.max()).any() or np.isin(t[first], t[~e]).any()):
+        raise InputError(f"{owner}: no comparable pairs (no event before another case's follow-up ends"
+                         f"{'' if tau is None else f' within tau={tau:g}'}); the concordance index is undefined.")
+    return t, e, row_w
 
 
 def _sums(t, e, row_w, risks, w=None):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._checks import check_level
+from radlab.errors import InputError
+from radlab.outcomes import check_outcome
+
+from ._checks import as_1d, check_level
 
 __all__ = ["CoxTable", "cox_univariate"]
 
@@ -31,6 +34,9 @@ class CoxTable:
         The PH check is lifelines' ``proportional_hazard_test`` (scaled Schoenfeld residuals against
         rank-transformed time, Grambsch & Therneau 1994), per covariate.
 
+        Raises :class:`~radlab.errors.InputError` for a missing column, missing values, times < 0, events not
+        coded 0/1, no events, a covariate that is not numeric or is constant, or a fit that does not converge.
+
         Examples
         --------
         >>> import pandas as pd
@@ -41,23 +47,40 @@ class CoxTable:
         ['covariate', 'coef', 'hr', 'hr_lower']
         """
         from lifelines import CoxPHFitter
+        from lifelines.exceptions import ConvergenceError
         from lifelines.statistics import proportional_hazard_test
 
         owner = "CoxTable.from_survival"
         level = check_level(confidence_level, owner)
-        for col in (duration_col, event_col):
-            if col not in data.columns:
-                raise ValueError(f"The '{col}' column given to {owner} is not in data. Got columns {list(data.columns)}.")
         cols = [c for c in data.columns if c not in (duration_col, event_col)] if covariates is None else list(covariates)
         keep = [duration_col, event_col, *cols, *([strata] if isinstance(strata, str) else (strata or []))]
+        absent = [c for c in dict.fromkeys(keep) if c not in data.columns]
+        if absent:
+            raise InputError(f"The {', '.join(map(repr, absent))} column(s) given to {owner} are not in data. Got "
+                             f"columns {list(data.columns)}.")
         frame = data[list(dict.fromkeys(keep))]
         if frame.isna().any().any():
-            raise ValueError(f"The 'data' parameter of {owner} must have no missing values in {keep}.")
-        if not frame[event_col].astype(bool).any():
-            raise ValueError(f"The '{event_col}' column given to {owner} has no events (all censored); "
+            counts = {c: int(n) for c, n in frame.isna().sum().items() if n}
+            raise InputError(f"The 'data' parameter of {owner} must have no missing values in {keep}. Got missing "
+                             f"values {counts}; drop those {int(frame.isna().any(axis=1).sum())} rows first.")
+        frame = frame.assign(**{duration_col: _column(frame, duration_col, "time", owner),
+                                event_col: _column(frame, event_col, "event", owner).astype(int)})
+        if not frame[event_col].any():
+            raise InputError(f"The '{event_col}' column given to {owner} has no events (all censored); "
                              "a Cox model cannot be fitted.")
+        for c in cols:
+            if not pd.api.types.is_numeric_dtype(frame[c]):
+                raise InputError(f"The '{c}' covariate given to {owner} is not numeric (e.g. {frame[c].iloc[0]!r}); "
+                                 "encode it as numbers (e.g. one-hot) first.")
+            if frame[c].nunique() < 2:
+                raise InputError(f"The '{c}' covariate given to {owner} is constant ({frame[c].iloc[0]!r} in every "
+                                 "row); its hazard ratio is not estimable: leave it out.")
         cph = CoxPHFitter(penalizer=penalizer, alpha=1 - level)
-        cph.fit(frame, duration_col=duration_col, event_col=event_col, strata=strata)
+        try:
+            cph.fit(frame, duration_col=duration_col, event_col=event_col, strata=strata)
+        except ConvergenceError as exc:
+            raise InputError(f"{owner}: the Cox model does not converge ({str(exc).splitlines()[0]}); a covariate "
+                             "may separate the events or be collinear with others.") from None
         s = cph.summary
         table = pd.DataFrame({
             "covariate": s.index.astype(str), "coef": s["coef"].to_numpy(), "hr": s["exp(coef)"].to_numpy(),
@@ -93,6 +116,14 @@ class CoxTable:
         return overlay.opts(**opts) if opts else overlay
 
 
+def _column(frame: pd.DataFrame, col: str, kind: str, owner: str) -> np.ndarray:
+    """A time or event column of ``frame`` checked by :func:`radlab.outcomes.check_outcome`."""
+    try:
+        return check_outcome(frame[col], kind, name=col, owner=owner)
+    except InputError as exc:
+        raise InputError(str(exc).replace(f"The '{col}' parameter of", f"The '{col}' column given to", 1)) from None
+
+
 def cox_univariate(time, event, x, *, confidence_level: float = 0.95, tol: float = 1e-10,
                    max_iter: int = 50) -> pd.Series:
     """Cox model with one covariate (Efron ties), fitted by Newton-Raphson in vectorised numpy.
@@ -100,7 +131,7 @@ def cox_univariate(time, event, x, *, confidence_level: float = 0.95, tol: float
     The same estimates as ``lifelines.CoxPHFitter`` (Efron's method, Wald CI and p) at a fraction of the
     cost, for views that refit a hazard ratio at every widget change (e.g. high vs low risk group).
     Returns coef, hr, hr_lower, hr_upper, se, z, p. A covariate that separates the events (e.g. a group
-    without events) has no finite estimate: ``ValueError``.
+    without events) or is constant has no finite estimate: :class:`~radlab.errors.InputError`.
 
     Examples
     --------
@@ -113,14 +144,17 @@ def cox_univariate(time, event, x, *, confidence_level: float = 0.95, tol: float
 
     owner = "cox_univariate"
     level = check_level(confidence_level, owner)
-    t, e, x = (np.asarray(a, dtype=float).ravel() for a in (time, event, x))
-    if not (len(t) == len(e) == len(x)) or not len(t):
-        raise ValueError(f"{owner} needs time, event and x of the same non-zero length; got {len(t)}, {len(e)}, {len(x)}.")
-    if not np.isfinite(np.c_[t, e, x]).all():
-        raise ValueError(f"The inputs of {owner} must be finite (no missing values).")
-    e = e.astype(bool)
+    lengths = [len(np.ravel(a)) for a in (time, event, x)]
+    if len(set(lengths)) > 1 or not lengths[0]:
+        raise InputError(f"{owner} needs time, event and x of the same non-zero length; got {', '.join(map(str, lengths))}.")
+    t = check_outcome(np.ravel(time), "time", name="time", owner=owner)
+    e = check_outcome(np.ravel(event), "event", name="event", owner=owner)
+    x = as_1d(np.ravel(x), "x", owner)
     if not e.any():
-        raise ValueError(f"The 'event' parameter of {owner} has no events (all censored); a Cox model cannot be fitted.")
+        raise InputError(f"The 'event' parameter of {owner} has no events (all censored); a Cox model cannot be fitted.")
+    if np.ptp(x) == 0:
+        raise InputError(f"The 'x' parameter of {owner} is constant ({x[0]:g} for every case); the hazard ratio is "
+                         "not estimable.")
     x = x - x.mean()  # centred, as lifelines does; the coefficient is unchanged
     order = np.argsort(-t, kind="stable")  # descending time: risk sets are prefix sums
     t, e, x = t[order], e[order], x[order]
@@ -157,7 +191,7 @@ def cox_univariate(time, event, x, *, confidence_level: float = 0.95, tol: float
         if abs(step) < tol:
             break
     if info <= 0 or not np.isfinite(beta) or abs(beta) > 30 or abs(grad) > 1e-6 * max(1.0, abs(xd.sum())):
-        raise ValueError(f"{owner}: the Cox model does not converge (the covariate separates the events, e.g. a "
+        raise InputError(f"{owner}: the Cox model does not converge (the covariate separates the events, e.g. a "
                          "group without events); the hazard ratio is not estimable.")
     se = 1 / np.sqrt(info)
     zq = stats.norm.ppf(0.5 + level / 2)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._checks import as_1d, as_binary, check_level, same_length, survival_inputs
+from radlab.errors import InputError
+
+from ._checks import as_1d, as_binary, check_level, check_time, same_length, survival_inputs
 from ._km import km_estimate
 
 __all__ = ["DecisionCurve"]
@@ -47,6 +49,15 @@ def _rates(risk, thresholds, y=None, t=None, e=None, time=None, prevalence=None)
     return tpr_pop, risk_rate * tpr_pop, (1 - risk_rate) * tpr_pop
 
 
+def _thresholds(thresholds) -> np.ndarray:
+    """Threshold probabilities, each in [0, 1) (the odds t / (1 - t) are infinite at 1)."""
+    thr = as_1d(DEFAULT_THRESHOLDS if thresholds is None else np.atleast_1d(thresholds), "thresholds", "DecisionCurve")
+    if not len(thr) or thr.min() < 0 or thr.max() >= 1:
+        raise InputError(f"The 'thresholds' parameter of DecisionCurve must hold probabilities in [0, 1). Got "
+                         f"{thr.tolist()[:5]} instead.")
+    return thr
+
+
 class DecisionCurve:
     """Net benefit of one or more risk models across threshold probabilities, vs treat-all / treat-none.
 
@@ -63,7 +74,7 @@ class DecisionCurve:
     @classmethod
     def _build(cls, risks, thresholds, harm, n_bootstraps, confidence_level, random_state, per_n, nper, core,
                n, prevalence, kind, time):
-        thresholds = np.asarray(DEFAULT_THRESHOLDS if thresholds is None else thresholds, float)
+        thresholds = _thresholds(thresholds)
         level = check_level(confidence_level, "DecisionCurve")
         harm = harm or {}
         models = {**risks, "all": np.ones(n), "none": np.zeros(n)}
@@ -122,12 +133,15 @@ class DecisionCurve:
         [0.5333, 0.4]
         """
         owner = "DecisionCurve.from_predictions"
-        y = as_binary(y_true, "y_true", owner, pos_label=pos_label, require_both=False)
+        y = as_binary(y_true, "y_true", owner, pos_label=pos_label)
         risks = cls._risks(y_prob, owner, len(y))
+        if prevalence is not None and not 0 < prevalence < 1:
+            raise InputError(f"The 'prevalence' parameter of {owner} must be in (0, 1). Got {prevalence!r} instead.")
         prev = float(y.mean()) if prevalence is None else float(prevalence)
+        thr = _thresholds(thresholds)
 
         def core(risk, idx):
-            return _rates(risk, np.asarray(DEFAULT_THRESHOLDS if thresholds is None else thresholds, float),
+            return _rates(risk, thr,
                           y=y[idx], prevalence=prev if prevalence is not None else float(y[idx].mean()))
 
         return cls._build(risks, thresholds, harm, n_bootstraps, confidence_level, random_state, per_n, nper, core,
@@ -149,8 +163,15 @@ class DecisionCurve:
         owner = "DecisionCurve.from_survival"
         t, e = survival_inputs(durations, event_observed, owner)
         risks = cls._risks(risk_at_time, owner, len(t))
+        time = check_time(time, "time", owner)
+        if t.max() < time:
+            raise InputError(f"The 'time' parameter of {owner} ({time:g}) is beyond the follow-up (last time "
+                             f"{t.max():g}); the observed risk at it is not estimable.")
+        if not (e & (t <= time)).any():
+            raise InputError(f"The 'event_observed' parameter of {owner} has no events by time {time:g}; net benefit "
+                             "is not estimable.")
         prev = _km_risk(t, e, time)
-        thr = np.asarray(DEFAULT_THRESHOLDS if thresholds is None else thresholds, float)
+        thr = _thresholds(thresholds)
 
         def core(risk, idx):
             return _rates(risk, thr, t=t[idx], e=e[idx], time=time)
@@ -166,7 +187,7 @@ class DecisionCurve:
             r = as_1d(r, "y_prob", owner)
             same_length(owner, y_true=np.empty(n), **{str(name): r})
             if r.min() < 0 or r.max() > 1:
-                raise ValueError(f"The 'y_prob' parameter of {owner} must hold risks in [0, 1]; model {name!r} "
+                raise InputError(f"The 'y_prob' parameter of {owner} must hold risks in [0, 1]; model {name!r} "
                                  f"has range [{r.min()}, {r.max()}].")
             out[str(name)] = r
         return out

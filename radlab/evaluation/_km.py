@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ._checks import check_level, same_length, survival_inputs, z_value
+from radlab.errors import InputError
+
+from ._checks import as_groups, check_level, survival_inputs, z_value
 
 __all__ = ["KaplanMeier", "LogRankResult", "logrank_test", "km_estimate"]
 
@@ -87,11 +89,14 @@ def logrank_test(durations, event_observed, groups, *, trend: bool = False, scor
     ----------
     durations, event_observed : array-like of shape (n,)
     groups : array-like of shape (n,)
-        Group label per case (at least two distinct).
+        Group label per case (at least two distinct, none missing).
     trend : bool
         Test for a trend across ordered groups (1 degree of freedom) instead of any difference.
     scores : sequence, optional
         Scores of the sorted group labels for the trend test (default 0, 1, 2, ...).
+
+    A test without events, with one group, or where no event time has cases of two groups at risk raises
+    :class:`~radlab.errors.InputError` (there is nothing to test; it is not p = 1).
 
     Examples
     --------
@@ -101,11 +106,13 @@ def logrank_test(durations, event_observed, groups, *, trend: bool = False, scor
     """
     owner = "logrank_test"
     t, e = survival_inputs(durations, event_observed, owner)
-    labels, gi = np.unique(np.asarray(groups), return_inverse=True)
-    same_length(owner, durations=t, groups=gi)
+    labels, gi = np.unique(as_groups(groups, owner, len(t)), return_inverse=True)
     k = len(labels)
     if k < 2:
-        raise ValueError(f"The 'groups' parameter of {owner} must have at least 2 groups. Got {labels.tolist()}.")
+        raise InputError(f"The 'groups' parameter of {owner} must have at least 2 groups. Got {labels.tolist()}.")
+    if not e.any():
+        raise InputError(f"The 'event_observed' parameter of {owner} has no events ({len(e)} cases, all censored); "
+                         "the log-rank test needs events to compare the groups.")
     times, inv = np.unique(t, return_inverse=True)
     nt = len(times)
     cell = gi * nt + inv
@@ -122,12 +129,15 @@ def logrank_test(durations, event_observed, groups, *, trend: bool = False, scor
     cov = np.einsum("t,gt,ht->gh", w, frac, frac)
     var = np.diag((w * frac).sum(1)) - cov
     diff = observed - expected
+    if np.allclose(var, 0):
+        raise InputError(f"{owner}: no event time has cases of two groups at risk (the groups' follow-up does not "
+                         "overlap); the log-rank test is not estimable.")
     from scipy.stats import chi2
 
     if trend:
         s = np.arange(k, dtype=float) if scores is None else np.asarray(scores, float)
         if len(s) != k:
-            raise ValueError(f"The 'scores' parameter of {owner} must have one value per group ({k}). Got {len(s)}.")
+            raise InputError(f"The 'scores' parameter of {owner} must have one value per group ({k}). Got {len(s)}.")
         stat, df, name = float((s @ diff) ** 2 / (s @ var @ s)), 1, "logrank trend"
     else:
         stat, df, name = float(diff[:-1] @ np.linalg.pinv(var[:-1, :-1]) @ diff[:-1]), k - 1, "logrank"
@@ -142,7 +152,7 @@ class KaplanMeier:
     Build with :meth:`from_survival`. Attributes: ``table`` (group, time, at_risk, events, censored,
     survival, lower, upper), ``medians`` (group, median, lower, upper; ``inf`` when not reached),
     ``at_risk`` (numbers at risk / events / censored by group at ``at_risk_times``), ``logrank``
-    (:class:`LogRankResult` or None for one group), ``confidence_level``.
+    (:class:`LogRankResult`, or None for one group, no events or groups whose follow-up does not overlap), ``confidence_level``.
     """
 
     def __init__(self, **values):
@@ -167,8 +177,7 @@ class KaplanMeier:
         owner = "KaplanMeier.from_survival"
         t, e = survival_inputs(durations, event_observed, owner)
         level = check_level(confidence_level, owner)
-        g = np.full(len(t), name, dtype=object) if groups is None else np.asarray(groups)
-        same_length(owner, durations=t, groups=g)
+        g = np.full(len(t), name, dtype=object) if groups is None else as_groups(groups, owner, len(t))
         ticks = _nice_ticks(float(t.max())) if at_risk_times is None else np.asarray(at_risk_times, float)
         tables, medians, risk = [], [], []
         for label in np.unique(g):
@@ -183,7 +192,12 @@ class KaplanMeier:
             ts, es = t[sel][:, None], e[sel][:, None]
             risk.append(pd.DataFrame({"group": label, "time": ticks, "at_risk": (ts >= ticks).sum(0),
                                       "events": ((ts < ticks) & es).sum(0), "censored": ((ts < ticks) & ~es).sum(0)}))
-        lr = logrank_test(t, e, g) if len(tables) > 1 else None
+        lr = None
+        if len(tables) > 1 and e.any():
+            try:
+                lr = logrank_test(t, e, g)
+            except InputError:  # the groups' follow-up does not overlap: curves, but no test
+                lr = None
         return cls(table=pd.concat(tables, ignore_index=True), medians=pd.DataFrame(medians),
                    at_risk=pd.concat(risk, ignore_index=True), logrank=lr, confidence_level=level)
 

@@ -9,6 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from radlab.errors import InputError
+
 __all__ = ["RiskGroups"]
 
 
@@ -67,7 +69,7 @@ class RiskGroups(TransformerMixin, BaseEstimator):
             self.cutoff_ = np.percentile(X, self.percentile, axis=0)
         elif self.method == "fixed":
             if self.cutoff is None:
-                raise ValueError("The 'cutoff' parameter of RiskGroups must be a number when method='fixed'. "
+                raise InputError("The 'cutoff' parameter of RiskGroups must be a number when method='fixed'. "
                                  "Got None instead.")
             self.cutoff_ = np.full(X.shape[1], float(self.cutoff))
         else:
@@ -75,18 +77,24 @@ class RiskGroups(TransformerMixin, BaseEstimator):
         return self
 
     def _youden(self, X, y):
-        from sksurv.util import check_y_survival
+        from radlab.outcomes import check_outcome
 
         from ._roc import RocCurve
 
         if self.time is None or y is None:
-            raise ValueError("RiskGroups(method='youden') needs 'time' and a survival y (event, time) in fit. "
+            raise InputError("RiskGroups(method='youden') needs 'time' and a survival y (event, time) in fit. "
                              f"Got time={self.time!r}, y={'None' if y is None else 'given'}.")
-        event, t = check_y_survival(y)
+        fields = getattr(getattr(y, "dtype", None), "names", None)
+        if not fields or len(fields) != 2 or len(y) != len(X):
+            raise InputError("RiskGroups(method='youden') needs y as a structured array (event, time) with one row "
+                             f"per case (sksurv.util.Surv.from_arrays). Got {type(y).__name__} instead.")
+        owner = "RiskGroups.fit"
+        event = check_outcome(y[fields[0]], "event", name=f"y['{fields[0]}']", owner=owner)
+        t = check_outcome(y[fields[1]], "time", name=f"y['{fields[1]}']", owner=owner)
         case = event & (t <= self.time)
         keep = case | (t > self.time)
         if case[keep].all() or not case[keep].any():
-            raise ValueError(f"RiskGroups(method='youden') needs cases with an event by time={self.time} and cases "
+            raise InputError(f"RiskGroups(method='youden') needs cases with an event by time={self.time} and cases "
                              "followed beyond it in the training data.")
         return np.array([RocCurve.from_predictions(case[keep], X[keep, k], n_bootstraps=0).youden()
                          for k in range(X.shape[1])])

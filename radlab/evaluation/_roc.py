@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from radlab.errors import InputError
+
 from ._bootstrap import bootstrap_auc, percentile_ci
 from ._checks import as_1d, as_binary, check_level, same_length, z_value
 from ._delong import delong_auc_variance
@@ -63,6 +65,8 @@ def threshold_metrics(y_true, y_score, threshold: float, *, pos_label=None, conf
     score = as_1d(y_score, "y_score", owner)
     same_length(owner, y_true=pos, y_score=score)
     level = check_level(confidence_level, owner)
+    if not np.isfinite(threshold):
+        raise InputError(f"The 'threshold' parameter of {owner} must be a finite number. Got {threshold!r} instead.")
     pred = score >= threshold
     tp, fp = int((pred & pos).sum()), int((pred & ~pos).sum())
     fn, tn = int((~pred & pos).sum()), int((~pred & ~pos).sum())

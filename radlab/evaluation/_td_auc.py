@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from radlab.errors import InputError
+
 from ._bootstrap import CHUNK_ELEMENTS, auc_from_counts, percentile_ci, tie_groups
 from ._checks import as_1d, check_level, same_length, survival_inputs
 
@@ -29,6 +31,9 @@ class TimeDependentAuc:
                       random_state=None, name: str = "model") -> "TimeDependentAuc":
         """AUC at each of ``times`` (within follow-up); ``train_*`` estimate the censoring distribution.
 
+        Times outside the follow-up [min, max) of these data, or a time with no case (event by it) or no
+        control (followed beyond it), raise :class:`~radlab.errors.InputError`.
+
         Examples
         --------
         >>> import numpy as np
@@ -47,11 +52,17 @@ class TimeDependentAuc:
         same_length(owner, durations=t, risk=r)
         level = check_level(confidence_level, owner)
         if not e.any():
-            raise ValueError(f"The 'event_observed' parameter of {owner} has no events (all censored).")
-        times = np.unique(np.asarray(times, float))
+            raise InputError(f"The 'event_observed' parameter of {owner} has no events (all censored).")
+        times = np.unique(as_1d(np.atleast_1d(np.asarray(times, dtype=object)), "times", owner))
+        if not len(times):
+            raise InputError(f"The 'times' parameter of {owner} must hold at least one time. Got none.")
         if times.min() < t.min() or times.max() >= t.max():
-            raise ValueError(f"The 'times' parameter of {owner} must lie within follow-up [{t.min()}, {t.max()}). "
+            raise InputError(f"The 'times' parameter of {owner} must lie within follow-up [{t.min()}, {t.max()}). "
                              f"Got {times.tolist()} instead.")
+        no_case = [float(tau) for tau in times if not (e & (t <= tau)).any()]
+        if no_case:
+            raise InputError(f"The 'times' parameter of {owner} has time(s) {no_case} before the first event "
+                             f"({t[e].min()}): no case to score at them; choose later times.")
         train = Surv.from_arrays(e, t) if train_durations is None else Surv.from_arrays(
             *survival_inputs(train_durations, train_event_observed, owner)[::-1])
         auc, mean_auc = cumulative_dynamic_auc(train, Surv.from_arrays(e, t), r, times)

@@ -9,6 +9,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
 from radlab.evaluation import CalibrationCurve, DecisionCurve, hosmer_lemeshow, logistic_recalibration
+from radlab.errors import InputError
 
 
 @pytest.fixture
@@ -113,8 +114,12 @@ def test_calibration_errors_and_plot(probs):
         CalibrationCurve.from_predictions(y, p * 2)
     with pytest.raises(ValueError, match="'strategy' parameter"):
         CalibrationCurve.from_predictions(y, p, strategy="kmeans")
-    one_class = CalibrationCurve.from_predictions(np.zeros(50), p[:50], n_bootstraps=0)  # documented: no slope
-    assert "slope" not in one_class.stats and one_class.stats.brier.iloc[0] == pytest.approx(np.mean(p[:50] ** 2))
+    with pytest.raises(InputError, match="'y_true' .* must contain both classes. Got only negatives"):
+        CalibrationCurve.from_predictions(np.zeros(50), p[:50], n_bootstraps=0)
+    groups = np.r_[np.zeros(50), np.ones(50)].astype(int).astype(str)  # group "0": one class, documented: Brier only
+    yy = np.r_[np.zeros(50), y[50:100]]
+    by_group = CalibrationCurve.from_predictions(yy, p[:100], groups=groups, n_bootstraps=0).stats.set_index("group")
+    assert np.isnan(by_group.slope["0"]) and by_group.brier["0"] == pytest.approx(np.mean(p[:50] ** 2))
     assert isinstance(CalibrationCurve.from_predictions(y, p, n_bootstraps=5).plot(), hv.Overlay)
 
 
