@@ -72,10 +72,12 @@ class PageInputs:
     @cached_property
     def probabilities(self):
         """The predictions the calibration page reads: models whose scores are probabilities, labelled rows
-        (risk scores such as Cox linear predictors are left out). One table per server, so its results are
-        shared by every session."""
+        (risk scores such as Cox linear predictors are left out). A missing or non-numeric score does not hide
+        its model: the page lists that row's problem. One table per server, so its results are shared by
+        every session."""
         p = self.predictions
-        probability = p.groupby("model").score.transform(lambda s: bool(s.between(0, 1).all())).astype(bool)
+        score = pd.to_numeric(p.score, errors="coerce")
+        probability = score.groupby(p.model).transform(lambda s: bool(s.dropna().between(0, 1).all())).astype(bool)
         return p[probability & p.label.notna()]
 
     def _need_demo(self, page: str):
