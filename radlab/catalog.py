@@ -18,13 +18,19 @@ A catalog file looks like::
         split: split
 
 Images are a path template with ``{case}`` (and ``{timepoint}`` when the cohort has timepoints) or a
-``column`` of a per-case path table (``files``). Masks are label maps (``label`` keeps one value), DICOM
-RTSTRUCT (``roi`` names the ROI) or DICOM SEG (``roi`` names the segment). A cohort may instead be a
-feature table only (``features``), with outcomes in the same table.
+``column`` of a per-case path table (``files``). Masks are label maps (``label`` keeps one value,
+``threshold`` binarises a probability map), DICOM RTSTRUCT (``roi`` names the ROI) or DICOM SEG (``roi``
+names the segment). A cohort may instead be a feature table only (``features``), with outcomes in the same
+table.
+
+The file must be UTF-8; a key given twice, a value of the wrong type (``batch: centre`` for ``[centre]``,
+unquoted ``cases: [001]``) and a path outside the cohort's ``root`` (absolute or climbing out with ``..``,
+unless the cohort sets ``allow_outside_root: true``) are errors naming the file, cohort, key and value.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -44,7 +50,8 @@ class CatalogError(RadlabError, ValueError):
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion that could change meaning (the string "1" is not the label 1, 1 is not a case id)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TableSpec(_Spec):
@@ -71,6 +78,17 @@ class MaskSpec(ImageSpec):
     image: str = Field(description="name of the image the mask is drawn on")
     roi: str | int | None = None
     label: int | None = None
+    threshold: float | None = Field(None, description="probability masks: voxels above it are the ROI")
+
+    @model_validator(mode="after")
+    def _one_rule(self):
+        if self.label is not None and self.threshold is not None:
+            raise ValueError("give 'label' (keep one value of a label map) or 'threshold' (binarise a probability map), not both")
+        if self.format in ("rtstruct", "seg") and (self.label is not None or self.threshold is not None):
+            raise ValueError(f"'label' and 'threshold' apply to label-map masks, not to {self.format} (use 'roi')")
+        if self.threshold is not None and not math.isfinite(self.threshold):
+            raise ValueError(f"'threshold' must be a finite number; got {self.threshold}")
+        return self
 
 
 class OutcomeSpec(_Spec):
@@ -100,6 +118,18 @@ class CohortSpec(_Spec):
     split: str | None = None
     ground_truth: str | None = None
     resample_masks: bool = False
+    allow_outside_root: bool = False
+
+    @field_validator("cases", mode="before")
+    @classmethod
+    def _quoted_ids(cls, value):
+        if isinstance(value, list):
+            other = [v for v in value if not isinstance(v, str)]
+            if other:
+                raise ValueError(
+                    f"case ids must be text; YAML read {other[:3]} as {type(other[0]).__name__} (an unquoted 001 is "
+                    f"read as the number 1): quote every id, e.g. cases: ['001', '002']")
+        return value
 
     @field_validator("images", "masks", mode="before")
     @classmethod
@@ -124,7 +154,35 @@ class CohortSpec(_Spec):
             raise ValueError("images or masks given by 'column' need a 'files' table")
         if self.images and self.clinical is None and self.cases is None and self.files is None:
             raise ValueError("an image cohort needs a 'clinical' table, a 'files' table or a 'cases' list for its ids")
+        for tp in self.timepoints:
+            if not tp or any(c in tp for c in "/\\\0") or tp in (".", "..") or tp != tp.strip():
+                raise ValueError(f"timepoint {tp!r} is not a plain name (no '/', '..' or surrounding spaces)")
+        if not self.allow_outside_root:
+            for key, path in self._paths():
+                if _outside(path):
+                    raise ValueError(
+                        f"{key} = {path!r} lies outside the cohort root (an absolute path or one climbing out with "
+                        f"'..'); keep the data under 'root', or set allow_outside_root: true for this cohort")
         return self
+
+    def _paths(self):
+        """(catalog key, path) of every path the cohort names, templates with each timepoint filled in."""
+        for group in ("images", "masks"):
+            for name, spec in getattr(self, group).items():
+                if spec.path is not None:
+                    for tp in self.timepoints or [""]:
+                        yield f"{group}.{name}.path", spec.path.replace("{timepoint}", tp)
+        for key in ("files", "clinical", "features"):
+            if getattr(self, key) is not None:
+                yield f"{key}.path", getattr(self, key).path
+        if self.ground_truth is not None:
+            yield "ground_truth", self.ground_truth
+
+
+def _outside(path: str) -> bool:
+    """True if ``path`` (relative to a cohort root) is absolute or leads out of the root, judged lexically."""
+    norm = os.path.normpath(path)
+    return os.path.isabs(path) or norm == ".." or norm.startswith(".." + os.sep)
 
 
 class _CatalogSpec(_Spec):
@@ -166,22 +224,19 @@ class Catalog:
 
     def __init__(self, path: str | Path):
         self.path = Path(path).resolve()
-        try:
-            raw = yaml.safe_load(self.path.read_text())
-        except FileNotFoundError:
-            raise CatalogError(f"catalog file {self.path} not found") from None
-        except yaml.YAMLError as exc:
-            raise CatalogError(f"catalog {self.path}: malformed YAML: {exc}") from None
+        raw = _load_yaml(self.path)
+        if raw is None:
+            raise CatalogError(f"catalog {self.path} is empty; it needs a 'cohorts' mapping (see docs/data.md)", file=self.path)
         if not isinstance(raw, dict) or not isinstance(raw.get("cohorts"), dict):
-            raise CatalogError(f"catalog {self.path}: the top level must be a mapping with a 'cohorts' mapping")
+            raise CatalogError(f"catalog {self.path}: the top level must be a mapping with a 'cohorts' mapping", file=self.path)
         try:
             raw = _expand_env(raw, "")
         except CatalogError as exc:
-            raise CatalogError(f"catalog {self.path}: {exc}") from None
+            raise CatalogError(f"catalog {self.path}: {exc}", file=self.path) from None
         try:
             self._spec = _CatalogSpec.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(_describe(self.path, exc)) from None
+            raise CatalogError(_describe(self.path, exc), file=self.path) from None
         self._cohorts: dict[str, Any] = {}
 
     @property
@@ -200,7 +255,13 @@ class Catalog:
         from radlab.cohort import Cohort
 
         if name not in self._cohorts:
-            self._cohorts[name] = Cohort(name, self.spec(name), root=self.root(name))
+            root = self.root(name)
+            if not root.is_dir():
+                raise CatalogError(
+                    f"catalog {self.path}, cohort {name!r}: root folder {root} does not exist (key 'root' is "
+                    f"{self.spec(name).root!r}); build the data (radlab data) or fix 'root' / the variable it uses",
+                    file=root)
+            self._cohorts[name] = Cohort(name, self.spec(name), root=root)
         return self._cohorts[name]
 
     def __contains__(self, name: str) -> bool:
@@ -214,19 +275,71 @@ class Catalog:
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
-    lines = [f"catalog {path}: {exc.error_count()} problem(s)"]
+    # one line per key (pydantic reports each member of a union separately): rules, the value, a hint
+    problems: dict[str, tuple[list[str], str, str]] = {}
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         cohort = loc[1] if len(loc) > 1 and loc[0] == "cohorts" else None
-        key = ".".join(loc[2:] if cohort else loc) or "(cohort)"
+        key = ".".join(loc[2:] if cohort else loc)
         # pydantic adds the union member tried to the location; drop it from the key shown
-        key = re.sub(r"\.(str|int|function-after\[[^\]]*\])", "", key)
-        rule = err["msg"].removeprefix("Value error, ")
+        key = re.sub(r"\.(str|int|float|bool|function-after\[[^\]]*\])", "", key)
+        where = ", ".join(w for w in (f"cohort {cohort!r}" if cohort else "", f"key {key!r}" if key else "") if w)
         value = err.get("input")
-        shown = value if not isinstance(value, dict) else {k: value[k] for k in list(value)[:4]}
-        where = f"cohort {cohort!r}, key {key!r}" if cohort else f"key {key!r}"
-        lines.append(f"  {where}: {rule}; got {shown!r}")
+        shown = "" if err["type"] == "value_error" else f"; got {value!r}"  # a rule's own message shows the value
+        hint = ""
+        if err["type"] == "list_type" and isinstance(value, str):
+            hint = f" (for a list of one, write [{value}])"
+        elif err["type"] == "string_type" and isinstance(value, (int, float, bool)):
+            hint = " (YAML reads unquoted numbers, yes/no and dates as such: quote the value)"
+        rules, _, old_hint = problems.setdefault(where, ([], shown, hint))
+        rules.append(err["msg"].removeprefix("Value error, "))
+        problems[where] = (rules, shown, old_hint or hint)
+    lines = [f"catalog {path}: {len(problems)} problem(s)"]
+    lines += [f"  {where}: {' or '.join(dict.fromkeys(rules))}{shown}{hint}" for where, (rules, shown, hint) in problems.items()]
     return "\n".join(lines)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(f"key {key!r} is given twice in one mapping (lines {seen[key]} and {line}); "
+                                        f"YAML would silently keep the last: remove or rename one")
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CatalogError(f"catalog file {path} not found", file=path) from None
+    except OSError as exc:
+        raise CatalogError(f"catalog {path}: cannot read it ({exc.strerror})", file=path) from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark is fine
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"catalog {path} is not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r}); "
+                           f"save it as UTF-8", file=path) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        raise CatalogError(f"catalog {path}: {exc}", file=path) from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog {path}: malformed YAML: {exc}", file=path) from None
 
 
 def _default_path() -> Path:

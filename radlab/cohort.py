@@ -2,14 +2,21 @@
 
 Opening a cohort reads its tables and checks that files exist; it reads no voxels. ``cohort.case(id)``
 builds an ``xarray.Dataset`` of dask arrays from cached headers; voxels are read only when computed.
+
+Tables are validated where they enter: ids are read as text exactly as written ("001" stays "001"); blank,
+duplicate and unsafe ids (a ``/``, ``..``, NUL or surrounding spaces) and invalid outcome values are listed in
+``cohort.problems`` (case, file, problem). A case with a bad id is left out; a case with an invalid outcome value
+keeps its images and gets a missing outcome.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,11 +28,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from radlab.catalog import CatalogError, CohortSpec
+from radlab.catalog import CatalogError, CohortSpec, TableSpec
 from radlab.errors import RadlabError
-from radlab.io._geometry import coords_from_geometry, same_geometry
+from radlab.io import Header, ReadError, coords_from_geometry, detect_format, read_mask_voxels, read_voxels, same_geometry
 from radlab.io._index import HeaderIndex
-from radlab.io._readers import Header, ReadError, detect_format, read_mask_voxels, read_voxels
+from radlab.outcomes import column_problem, outcome_problems
 
 __all__ = ["Cohort", "CaseError", "GeometryError"]
 
@@ -51,19 +58,127 @@ class _File:
     image: str | None = None  # masks: the variable of their image
     roi: str | int | None = None
     label: int | None = None
+    threshold: float | None = None
 
 
-def _read_table(root: Path, spec, cohort: str, key: str) -> pd.DataFrame:
-    path = (root / spec.path).resolve()
-    try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except FileNotFoundError:
-        raise CatalogError(f"cohort {cohort!r}, key '{key}.path': file {path} not found") from None
-    except Exception as exc:
-        raise CatalogError(f"cohort {cohort!r}, key '{key}.path': cannot read {path}: {exc}") from None
+PROBLEM_COLUMNS = ["case", "file", "problem"]
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+def _read_table(root: Path, spec: TableSpec, cohort: str, key: str) -> pd.DataFrame:
+    """A CSV or Parquet table whose id column is text exactly as written; a clear error for anything unreadable."""
+    path = Path(os.path.normpath(root / spec.path))
+    where = f"cohort {cohort!r}, key '{key}.path'"
+    if not path.is_file():
+        raise CatalogError(f"{where}: file {path} not found", file=path)
+    if path.suffix == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise CatalogError(f"{where}: cannot read {path} as Parquet ({type(exc).__name__}: {exc})", file=path) from None
+    else:
+        df = _read_csv(path, spec.id, where)
     if spec.id not in df.columns:
-        raise CatalogError(f"cohort {cohort!r}, key '{key}.id': column {spec.id!r} not in {path.name} (columns: {list(df.columns)[:12]})")
+        columns = [str(c) for c in df.columns]
+        seps = [name for sep, name in _DELIMITERS.items() if len(columns) == 1 and sep in columns[0]]
+        if seps:
+            raise CatalogError(f"{where}: {path} has one column only ({columns[0][:60]!r}): its values look separated "
+                               f"by {seps[0]}; save it with commas as separators", file=path)
+        near = [c for c in columns if c.strip().lower() == spec.id.lower()]
+        hint = f"; {near[0]!r} differs only by case or spaces: fix the header or set '{key}.id'" if near else ""
+        raise CatalogError(f"{where}: column {spec.id!r} (key '{key}.id') is not in {path} "
+                           f"(columns: {columns[:12]}){hint}", file=path)
+    if df.empty:
+        raise CatalogError(f"{where}: {path} has a header but no rows", file=path)
+    df[spec.id] = df[spec.id].map(_id_text)
     return df
+
+
+def _read_csv(path: Path, id_column: str, where: str) -> pd.DataFrame:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark is fine
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{where}: {path} is not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r}); "
+                           "save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)", file=path) from None
+    if not text.strip():
+        raise CatalogError(f"{where}: {path} is empty; it needs a header line naming its columns and one row per case",
+                           file=path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # the id column as written: no number parsing ("001"), no NA parsing (a blank id stays blank)
+            df = pd.read_csv(io.StringIO(text), converters={id_column: str}, index_col=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CatalogError(f"{where}: cannot read {path} ({str(exc).strip()}); check the separators and quotes on "
+                           "that line", file=path) from None
+    if caught:
+        raise CatalogError(f"{where}: {path} has rows with more values than its header has column names; name every "
+                           "column in the header (or remove the stray separators)", file=path)
+    return df
+
+
+def _id_text(value) -> str:
+    """A case id as text: numbers from a Parquet column without a trailing '.0', missing as ''."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unsafe(case: str) -> str | None:
+    """Why a case id cannot name files safely, or None."""
+    if case != case.strip():
+        return "it has leading or trailing spaces"
+    if "\0" in case:
+        return "it holds a NUL character"
+    if "/" in case or "\\" in case:
+        return "it holds a path separator"
+    if ".." in case:
+        return "it holds '..'"
+    return None
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
+
+
+def _index_by_id(df: pd.DataFrame, column: str, key: str, source: str, problems: list, excluded: set) -> pd.DataFrame:
+    """The rows of a table with a usable, unique id, indexed by it; the others are listed in ``problems``."""
+    ids = df[column]
+    line = (lambda i: f"row {i + 1}") if source.endswith(".parquet") else (lambda i: f"line {i + 2}")
+    blank = (ids.str.strip() == "").to_numpy()
+    for i in np.flatnonzero(blank):
+        problems.append(("", source, f"{line(i)} has no case id in column {column!r}: row skipped"))
+    unsafe = ids.map(_unsafe)
+    bad = blank | unsafe.notna().to_numpy()
+    written = set(ids)
+    for i in np.flatnonzero(unsafe.notna().to_numpy() & ~blank):
+        case = ids.iloc[i]
+        twin = f"; it differs from case {case.strip()!r} only by spaces" if case.strip() in written else ""
+        problems.append((case, source, f"unsafe case id {case!r} in the {key} table ({unsafe.iloc[i]}{twin}): "
+                                       "case excluded; fix the id"))
+        excluded.add(case)
+    dup = ids.duplicated(keep=False).to_numpy() & ~bad
+    for case, n in ids[dup].value_counts(sort=False).sort_index().items():
+        problems.append((case, source, f"duplicate case id in {key} table ({n} rows): case excluded"))
+        excluded.add(case)
+    return df[~(bad | dup)].set_index(column).rename_axis("case")
+
+
+def _listed_ids(cases: list[str], problems: list, excluded: set) -> list[str]:
+    """The ids of a catalog's ``cases`` list; unsafe and repeated ones are listed in ``problems``."""
+    counts = pd.Series(cases, dtype=object).value_counts(sort=False)
+    for case in dict.fromkeys(cases):
+        why = "it is blank" if not case.strip() else _unsafe(case)
+        if why is not None:
+            problems.append((case, "", f"unsafe case id {case!r} in the catalog's 'cases' list ({why}): case excluded"))
+            excluded.add(case)
+    for case, n in counts[counts > 1].items():
+        problems.append((case, "", f"duplicate case id in the catalog's 'cases' list ({n} times): case excluded"))
+        excluded.add(case)
+    return list(dict.fromkeys(cases))
 
 
 class Cohort:
@@ -83,53 +198,86 @@ class Cohort:
     def _tables(self) -> dict[str, Any]:
         if "tables" in self._shared:
             return self._shared["tables"]
-        spec, problems = self.spec, []
-        frames = {}
+        spec, problems, excluded = self.spec, [], set()
+        frames, sources = {}, {}
         for key in ("clinical", "features", "files"):
             table_spec = getattr(spec, key)
-            if table_spec is None:
-                continue
-            df = _read_table(self.root, table_spec, self.name, key)
-            ids = df[table_spec.id]
-            source = str((self.root / table_spec.path).resolve())
-            for row in np.flatnonzero(ids.isna().to_numpy()):
-                problems.append(("", source, f"row {row + 2} has no case id in column {table_spec.id!r}"))
-            df = df[ids.notna()].copy()
-            df[table_spec.id] = df[table_spec.id].astype(str)
-            dup = df[table_spec.id].duplicated(keep=False)
-            for case in sorted(set(df.loc[dup, table_spec.id])):
-                problems.append((case, source, f"duplicate case id in {key} table: case excluded"))
-            frames[key] = df[~dup].set_index(table_spec.id).rename_axis("case")
-        main = frames.get("clinical", frames.get("features", frames.get("files")))
-        if main is not None:
-            ids = list(main.index)
-        else:
-            ids = [str(c) for c in spec.cases]
-        excluded = {p[0] for p in problems if p[0]}
-        self._check_columns(frames)
+            if table_spec is not None:
+                df = _read_table(self.root, table_spec, self.name, key)
+                sources[key] = os.path.normpath(self.root / table_spec.path)
+                frames[key] = _index_by_id(df, table_spec.id, key, sources[key], problems, excluded)
+        main = next((k for k in ("clinical", "features", "files") if k in frames), None)
+        ids = list(frames[main].index) if main else _listed_ids(spec.cases, problems, excluded)
+        for key in [k for k in frames if k != main]:  # every case needs a row in each table
+            rows = set(frames[key].index)
+            for case in ids:
+                if case not in rows and case not in excluded:
+                    problems.append((case, sources[key], f"no row in the {key} table: case excluded"))
+                    excluded.add(case)
+            for case in sorted(rows - set(ids) - excluded):
+                problems.append((case, sources[key], f"in the {key} table but not in the {main} table: case not opened"))
+        self._check_columns(frames, sources)
+        self._check_outcomes(frames, sources, problems)
+        ids = [i for i in ids if i not in excluded]
         if spec.images:
-            ids, problems = self._check_files(ids, problems, frames.get("files"), known=set(ids) | excluded)
-        state = {"frames": frames, "ids": [i for i in ids if i not in excluded],
-                 "problems": pd.DataFrame(problems, columns=["case", "file", "problem"])}
+            ids = self._check_files(ids, problems, frames.get("files"), known=set(ids) | excluded)
+        state = {"frames": frames, "ids": ids, "problems": pd.DataFrame(problems, columns=PROBLEM_COLUMNS)}
         self._shared["tables"] = state
         for _, row in state["problems"].iterrows():
             log.warning("cohort %s: case %s: %s (%s)", self.name, row.case or "-", row.problem, row.file)
         return state
 
-    def _check_columns(self, frames: dict[str, pd.DataFrame]) -> None:
-        table = frames.get("clinical", frames.get("features"))
+    def _check_columns(self, frames: dict[str, pd.DataFrame], sources: dict[str, str]) -> None:
+        key = "clinical" if "clinical" in frames else "features"
+        table = frames.get(key)
         wanted = {f"outcomes.{k}": v for k, v in self.spec.outcomes.model_dump().items() if v}
         wanted |= {f"batch[{i}]": c for i, c in enumerate(self.spec.batch)}
         if self.spec.split:
             wanted["split"] = self.spec.split
-        for key, col in wanted.items():
+        for name, col in wanted.items():
             if table is None or col not in table.columns:
-                raise CatalogError(f"cohort {self.name!r}, key {key!r}: column {col!r} is not in the clinical table")
+                where = f" {sources[key]} (columns: {list(table.columns)[:12]})" if table is not None else " (the cohort has none)"
+                raise CatalogError(f"cohort {self.name!r}, key {name!r}: column {col!r} is not in the clinical table{where}",
+                                   file=sources.get(key, ""))
+        for group in ("images", "masks"):
+            for name, s in getattr(self.spec, group).items():
+                if s.column is not None and s.column not in frames["files"].columns:
+                    raise CatalogError(f"cohort {self.name!r}, key '{group}.{name}.column': column {s.column!r} is not in "
+                                       f"the files table {sources['files']} (columns: {list(frames['files'].columns)[:12]})",
+                                       file=sources["files"])
+
+    def _check_outcomes(self, frames: dict[str, pd.DataFrame], sources: dict[str, str], problems: list) -> None:
+        """Outcome values must be valid: a wrongly coded column is an error, a bad value is listed and set missing."""
+        key = "clinical" if "clinical" in frames else "features"
+        if key not in frames:
+            return
+        table = frames[key]
+        for kind, col in self.outcomes.items():
+            coding = column_problem(table[col], kind, column=col)
+            if coding is not None:
+                raise CatalogError(f"cohort {self.name!r}, key 'outcomes.{kind}': {coding} (in {sources[key]})",
+                                   file=sources[key])
+            bad = outcome_problems(table[col], kind, column=col).dropna()
+            if bad.empty:
+                continue
+            for case, text in bad.items():
+                problems.append((case, sources[key], f"{text}: set to missing for this case (its images are still used)"))
+            values = table[col].where(~table.index.isin(bad.index))
+            try:  # what remains of a column that held text ("yes") is numbers again
+                values = pd.to_numeric(values)
+            except (TypeError, ValueError):
+                pass
+            table[col] = values
 
     def _check_files(self, ids, problems, files_table, *, known: set[str]):
         out = []
         for case in ids:
-            missing = [f.path for f in self._files(case, files_table) if not os.path.exists(f.path)]
+            try:
+                files = self._files(case, files_table)
+            except CaseError as exc:
+                problems.append((case, exc.file, f"{exc}: case excluded"))
+                continue
+            missing = [f.path for f in files if not os.path.exists(f.path)]
             if missing:
                 problems.append((case, missing[0], f"file not found ({len(missing)} of the case's files missing): case excluded"))
             else:
@@ -138,7 +286,7 @@ class Cohort:
         if first.path is not None:
             for case in sorted(self._discover(first.path) - known):
                 problems.append((case, str(self.root / first.path).replace("{case}", case), "images without a clinical row: case not opened"))
-        return out, problems
+        return out
 
     def _discover(self, template: str) -> set[str]:
         tp = self.spec.timepoints[0] if self.spec.timepoints else ""
@@ -255,21 +403,31 @@ class Cohort:
             files_table = self._tables["frames"]["files"]
         out = []
         tps = self.spec.timepoints or [None]
-        root = str(self.root.resolve())
+        root = os.path.abspath(self.root)
 
-        def resolve(spec, tp):
+        def resolve(group, name, spec, tp):
             if spec.column is not None:
-                rel = str(files_table.at[case, spec.column])
+                value = files_table.at[case, spec.column]
+                where = f"column {spec.column!r} of the files table"
+                rel = "" if pd.isna(value) else str(value)
+                if not rel.strip():
+                    raise CaseError(f"cohort {self.name!r}, case {case!r}: no path in {where}", file=self._source("files"),
+                                    case=case)
             else:
+                where = f"key '{group}.{name}.path'"
                 rel = spec.path.replace("{case}", case)
                 if tp is not None:
                     rel = rel.replace("{timepoint}", tp)
             path = os.path.normpath(os.path.join(root, rel))
+            if not self.spec.allow_outside_root and not _inside(path, root):
+                raise CaseError(f"cohort {self.name!r}, case {case!r}: {where} gives {rel!r}, which lies outside the "
+                                f"cohort root {root}; keep the data under the root, or set allow_outside_root: true for "
+                                "the cohort", file=path, case=case)
             if spec.format != "auto":
                 return path, spec.format
             try:
                 return path, detect_format(path)
-            except ReadError:  # a missing file: reported by the caller
+            except (ReadError, OSError):  # a missing or unreadable file: reported by the caller
                 return path, "auto"
 
         def var(name, spec, tp):
@@ -281,32 +439,55 @@ class Cohort:
                 v, t = var(name, spec, tp)
                 if any(f.var == v for f in out):
                     continue
-                path, fmt = resolve(spec, tp)
+                path, fmt = resolve("images", name, spec, tp)
                 out.append(_File(v, name, path, fmt, "image", t))
             for name, spec in self.spec.masks.items():
                 v, t = var(name, spec, tp)
                 if any(f.var == v for f in out):
                     continue
                 image_var, _ = var(spec.image, self.spec.images[spec.image], tp)
-                path, fmt = resolve(spec, tp)
-                out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=spec.roi, label=spec.label))
+                path, fmt = resolve("masks", name, spec, tp)
+                out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=spec.roi, label=spec.label,
+                                 threshold=spec.threshold))
         return out
+
+    def _source(self, key: str) -> str:
+        """The path of one of the cohort's tables ("clinical", "features", "files")."""
+        return os.path.normpath(self.root / getattr(self.spec, key).path)
 
     def _header(self, case: str, f: _File) -> Header:
         try:
             return self._shared["index"].get(f.path, f.format)
-        except ReadError as exc:
-            raise CaseError(f"cohort {self.name!r}, case {case!r}: {exc}") from None
+        except RadlabError as exc:
+            raise CaseError(f"cohort {self.name!r}, case {case!r}: {exc}", file=exc.file or f.path, case=case) from None
+        except Exception as exc:  # the libraries behind the readers raise many types for a damaged file
+            raise CaseError(f"cohort {self.name!r}, case {case!r}: {f.path}: cannot read its header "
+                            f"({type(exc).__name__}: {exc})", file=f.path, case=case) from None
 
     def headers(self, ids=None, *, progress: bool = True) -> dict[str, dict[str, Header]]:
-        """Headers of every image (and label-map mask) per case, read once and cached on disk."""
+        """Headers of every image (and label-map mask) per case, read once and cached on disk.
+
+        A header that cannot be read is left out and logged (one bad file does not stop the others);
+        ``acquisition().attrs["problems"]`` and :meth:`check` list them.
+        """
+        return self._read_headers(ids, progress)[0]
+
+    def _read_headers(self, ids, progress: bool) -> tuple[dict[str, dict[str, Header]], list[tuple[str, str, str]]]:
         from tqdm.auto import tqdm
 
-        out = {}
+        out, problems = {}, []
         for case in tqdm(self.ids if ids is None else ids, desc=f"{self.name}: headers", disable=not progress):
-            out[case] = {f.var: self._header(case, f) for f in self._files(case) if f.format not in ("rtstruct", "seg")}
+            out[case] = {}
+            for f in self._files(case):
+                if f.format in ("rtstruct", "seg"):
+                    continue
+                try:
+                    out[case][f.var] = self._header(case, f)
+                except CaseError as exc:
+                    problems.append((case, exc.file, str(exc)))
+                    log.warning("%s", exc)
         self._shared["index"].save()
-        return out
+        return out, problems
 
     # ------------------------------------------------------------------ one case
     def case(self, case_id: str, *, resample_masks: bool | None = None) -> xr.Dataset:
@@ -315,15 +496,17 @@ class Cohort:
         Images on the same grid share dims ``z, y, x``; an image on another grid gets its own dims
         (``z_ADC, y_ADC, x_ADC``). Masks always lie on their image's grid: a label map on a different
         grid raises :class:`GeometryError` unless ``resample_masks`` (or the catalog's
-        ``resample_masks: true``) resamples it with nearest-neighbour interpolation.
+        ``resample_masks: true``) resamples it with nearest-neighbour interpolation. An error reading voxels
+        (when computed) names the cohort and the case.
         """
         case_id = str(case_id)
         if not self.spec.images:
-            raise CaseError(f"cohort {self.name!r} is a feature table: it has no images (case {case_id!r})")
+            raise CaseError(f"cohort {self.name!r} is a feature table: it has no images (case {case_id!r})", case=case_id)
         if case_id not in set(self._tables["ids"]):
             bad = self.problems[self.problems.case == case_id]
             why = f": {bad.problem.iloc[0]} ({bad.file.iloc[0]})" if len(bad) else ""
-            raise CaseError(f"cohort {self.name!r} has no usable case {case_id!r}{why}")
+            raise CaseError(f"cohort {self.name!r} has no usable case {case_id!r}{why}",
+                            file=bad.file.iloc[0] if len(bad) else "", case=case_id)
         resample = self.spec.resample_masks if resample_masks is None else resample_masks
         files = self._files(case_id)
         headers = {f.var: self._header(case_id, f) for f in files if f.kind == "image"}
@@ -341,12 +524,13 @@ class Cohort:
         for f in files:
             if f.kind == "image":
                 h = headers[f.var]
-                data = _lazy(read_voxels, h, shape=h.shape, dtype=h.dtype, token=("img", h.path))
+                data = _lazy(read_voxels, h, shape=h.shape, dtype=h.dtype, token=("img", h.path), context=(self.name, case_id))
                 attrs = {"role": "image", "sequence": f.name, "timepoint": f.timepoint}
             else:
                 h = headers[f.image]
-                data = self._mask_array(case_id, f, h, headers, resample)
-                attrs = {"role": "mask", "image": f.image, "timepoint": f.timepoint}
+                data = self._mask_array(case_id, f, h, resample)
+                attrs = {"role": "mask", "image": f.image, "timepoint": f.timepoint, "label": f.label,
+                         "threshold": f.threshold}
             attrs = {k: v for k, v in attrs.items() if v is not None}
             variables[f.var] = xr.Variable(dims_for(h, f.var), data, attrs={
                 **attrs, **h.geometry, "source": f.path, "format": f.format, **({"roi": f.roi} if f.roi is not None else {})})
@@ -354,26 +538,39 @@ class Cohort:
         coords = coords[0] if len(coords) == 1 else {k: v for c in coords for k, v in c.items()}
         return xr.Dataset(variables, coords=coords, attrs={"case": case_id, "cohort": self.name})
 
-    def _mask_array(self, case_id, f: _File, ref: Header, headers, resample: bool):
+    def _mask_array(self, case_id, f: _File, ref: Header, resample: bool):
+        where = f"cohort {self.name!r}, case {case_id!r}"
         if f.format in ("rtstruct", "seg"):
-            return _lazy(read_mask_voxels, f.path, f.format, ref, roi=f.roi, shape=ref.shape, dtype="uint8",
-                         token=("mask", f.path, f.roi, ref.path))
+            if f.label is not None or (f.format == "rtstruct" and f.threshold is not None):
+                raise CaseError(f"{where}: mask {f.path} is a DICOM {f.format}: 'label' and 'threshold' apply to label maps "
+                                "(use 'roi')", file=f.path, case=case_id)
+            kwargs = {"threshold": f.threshold} if f.threshold is not None else {}
+            return _lazy(read_mask_voxels, f.path, f.format, ref, roi=f.roi, **kwargs, shape=ref.shape, dtype="uint8",
+                         token=("mask", f.path, f.roi, f.threshold, ref.path), context=(self.name, case_id))
         h = self._header(case_id, f)
         diffs = same_geometry(ref.geometry, h.geometry, shape_a=ref.shape, shape_b=h.shape)
         if diffs and not resample:
             raise GeometryError(
-                f"cohort {self.name!r}, case {case_id!r}: mask {f.path} does not lie on image {ref.path}: "
-                + "; ".join(diffs) + " (open with resample_masks=True to resample the mask onto the image grid)")
+                f"{where}: mask {f.path} does not lie on image {ref.path}: "
+                + "; ".join(diffs) + " (open with resample_masks=True to resample the mask onto the image grid)",
+                file=f.path, case=case_id)
         fn = _read_resampled_mask if diffs else read_mask_voxels
-        return _lazy(fn, f.path, f.format, ref, label=f.label, shape=ref.shape, dtype="uint8" if f.label is not None or diffs else h.dtype,
-                     token=("mask", f.path, f.label, bool(diffs)))
+        kwargs = {"threshold": f.threshold} if f.threshold is not None else {}
+        binary = f.label is not None or f.threshold is not None or diffs
+        return _lazy(fn, f.path, f.format, ref, label=f.label, **kwargs, shape=ref.shape, dtype="uint8" if binary else h.dtype,
+                     token=("mask", f.path, f.label, f.threshold, bool(diffs)), context=(self.name, case_id))
 
     # ------------------------------------------------------------------ cohort-wide tables and checks
     def acquisition(self, ids=None, *, progress: bool = False) -> pd.DataFrame:
         """Acquisition parameters per case and image: vendor, model, field strength, slice thickness,
-        spacing, TR/TE, kernel (from DICOM headers or BIDS sidecars where present) and geometry."""
+        spacing, TR/TE, kernel (from DICOM headers or BIDS sidecars where present) and geometry.
+
+        Never raises for a case: an image whose header cannot be read has no row and is listed in
+        ``attrs["problems"]`` (records of case, file, problem; ``pd.DataFrame(acq.attrs["problems"])``).
+        """
+        headers, problems = self._read_headers(ids, progress)
         rows = []
-        for case, hs in self.headers(ids, progress=progress).items():
+        for case, hs in headers.items():
             for var, h in hs.items():
                 if var not in self.images:
                     continue
@@ -383,27 +580,56 @@ class Cohort:
         columns = ["case", "image", "format", "vendor", "model", "field_strength", "slice_thickness", "spacing_x",
                    "spacing_y", "spacing_z", "nz", "ny", "nx", "repetition_time", "echo_time", "kernel"]
         df = pd.DataFrame(rows)
-        return df.reindex(columns=columns + [c for c in df.columns if c not in columns])
+        df = df.reindex(columns=columns + [c for c in df.columns if c not in columns])
+        df.attrs["problems"] = [dict(zip(PROBLEM_COLUMNS, p)) for p in problems]
+        return df
 
     def check(self, *, voxels: bool = True, progress: bool = True) -> pd.DataFrame:
-        """Check every case (headers, image/mask geometry and, with ``voxels``, readable data and
-        non-empty masks) and return all problems found, one row per case and file; never raises for a case."""
+        """Check every case (headers, what the readers skipped, image/mask geometry and, with ``voxels``, readable
+        data and non-empty masks) and return all problems found, one row per case and file (the file at fault),
+        the problems found when opening first. Never raises for a case: an unexpected error becomes a row too."""
         from tqdm.auto import tqdm
 
         rows = [tuple(r) for r in self.problems.itertuples(index=False)]
         for case in tqdm(self.ids, desc=f"{self.name}: check", disable=not progress):
-            try:
-                ds = self.case(case)
-                if voxels:
-                    for var in ds.data_vars:
-                        values = ds[var].values
-                        if ds[var].attrs["role"] == "mask" and not np.any(values):
-                            rows.append((case, ds[var].attrs["source"], f"mask {var!r} is empty"))
-            except (CaseError, ReadError) as exc:
-                path = getattr(exc, "filename", None) or str(exc).split(":")[0]
-                rows.append((case, path, str(exc)))
+            rows += self._check_case(case, voxels)
         self._shared["index"].save()
-        return pd.DataFrame(rows, columns=["case", "file", "problem"])
+        return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+
+    def _check_case(self, case: str, voxels: bool) -> list[tuple[str, str, str]]:
+        rows, unreadable = [], False
+        for f in self._files(case):
+            if f.format in ("rtstruct", "seg"):
+                continue
+            try:
+                header = self._header(case, f)
+            except CaseError as exc:
+                rows.append((case, exc.file, str(exc)))
+                unreadable = True
+                continue
+            rows += [(case, header.path, note) for note in getattr(header, "notes", ())]
+        if unreadable:  # building the case would only fail again on the same file
+            return rows
+        try:
+            ds = self.case(case)
+        except RadlabError as exc:
+            return rows + [(case, exc.file, str(exc))]
+        except Exception as exc:  # a bug or a library's surprise: a row, not the end of the check
+            return rows + [(case, "", f"cohort {self.name!r}, case {case!r}: unexpected {type(exc).__name__}: {exc}")]
+        for var in ds.data_vars if voxels else ():
+            source = ds[var].attrs["source"]
+            try:
+                values = ds[var].values
+            except RadlabError as exc:
+                rows.append((case, exc.file or source, str(exc)))
+                continue
+            except Exception as exc:
+                rows.append((case, source, f"cohort {self.name!r}, case {case!r}: unexpected {type(exc).__name__} "
+                                           f"reading {var!r}: {exc}"))
+                continue
+            if ds[var].attrs["role"] == "mask" and not np.any(values):
+                rows.append((case, source, f"mask {var!r} is empty"))
+        return rows
 
     def to_grid(self, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | None = "roi", margin: float = 0.0,
                 images: list[str] | None = None, mask: str | None = None, include_mask: bool = False) -> xr.DataArray:
@@ -424,12 +650,13 @@ def _coordinates(dims, shape, spacing, origin) -> xr.Coordinates:
     return xr.Coordinates({dim: (dim, v, {"units": "mm"}) for dim, v in zip(dims, values)})
 
 
-def _read_resampled_mask(path: str, fmt: str, reference: Header, *, label=None) -> np.ndarray:
+def _read_resampled_mask(path: str, fmt: str, reference: Header, *, label=None, threshold=None) -> np.ndarray:
     import SimpleITK as sitk
 
-    from radlab.io._readers import read_header
+    from radlab.io import read_header
 
-    moving = sitk.GetImageFromArray(read_mask_voxels(path, fmt, reference, label=label).astype(np.uint8))
+    kwargs = {"threshold": threshold} if threshold is not None else {}
+    moving = sitk.GetImageFromArray(read_mask_voxels(path, fmt, reference, label=label, **kwargs).astype(np.uint8))
     h = read_header(path, fmt)
     moving.SetSpacing(h.spacing), moving.SetOrigin(h.origin), moving.SetDirection(h.direction)
     ref = sitk.Image([int(s) for s in reference.shape[::-1]], sitk.sitkUInt8)
@@ -437,12 +664,23 @@ def _read_resampled_mask(path: str, fmt: str, reference: Header, *, label=None) 
     return sitk.GetArrayFromImage(sitk.Resample(moving, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0))
 
 
-def _lazy(fn, *args, shape, dtype, token, **kwargs) -> da.Array:
-    """One-chunk dask array whose only task calls ``fn(*args, **kwargs)``.
+def _in_case(fn, cohort: str, case: str, *args, **kwargs):
+    """``fn(*args, **kwargs)``; a radlab error it raises names the cohort and the case in front of its message."""
+    try:
+        return fn(*args, **kwargs)
+    except RadlabError as exc:
+        exc.args = (f"cohort {cohort!r}, case {case!r}: {exc}",)
+        exc.case = exc.case or case
+        raise
+
+
+def _lazy(fn, *args, shape, dtype, token, context: tuple[str, str], **kwargs) -> da.Array:
+    """One-chunk dask array whose only task calls ``fn(*args, **kwargs)``; ``context`` is the (cohort, case)
+    a read error names.
 
     Built directly from a one-task graph: ``dask.delayed`` would walk every argument looking for
     collections, which costs more than reading the headers for a 1,000-case cohort.
     """
     name = f"{fn.__name__}-{dask.base.tokenize(*token)}"
-    call = functools.partial(fn, **kwargs) if kwargs else fn
+    call = functools.partial(_in_case, fn, *context, **kwargs)
     return da.Array({(name, 0, 0, 0): (call, *args)}, name, chunks=tuple((int(s),) for s in shape), dtype=np.dtype(dtype))

@@ -1,6 +1,14 @@
-"""Dense lazy grids (case, channel, z, y, x) from cohorts whose cases differ in shape and spacing."""
+"""Dense lazy grids (case, channel, z, y, x) from cohorts whose cases differ in shape and spacing.
+
+A case that cannot go on the grid (unreadable header, mask off its image's grid, empty or unreadable ROI mask)
+is left out and listed in ``grid.attrs["problems"]``; the others are kept.
+"""
 
 from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import dask
 import dask.array as da
@@ -8,7 +16,11 @@ import numpy as np
 import SimpleITK as sitk
 import xarray as xr
 
+from radlab.errors import RadlabError
+
 __all__ = ["to_grid"]
+
+log = logging.getLogger(__name__)
 
 _INTERPOLATORS = {"linear": sitk.sitkLinear, "bspline": sitk.sitkBSpline, "nearest": sitk.sitkNearestNeighbor}
 
@@ -19,18 +31,23 @@ def _sitk(array: np.ndarray, geometry: dict) -> sitk.Image:
     return image
 
 
-def _resample_case(arrays, geometries, roi, roi_geometry, *, spacing, shape, crop, margin, kinds, interpolation, case):
-    """Resample one case's channels onto a common target grid centred on its ROI (or image)."""
+def _roi_box(roi: np.ndarray, geometry: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """Physical (x, y, z) low and high corners of the bounding box of a mask's nonzero voxels; None if it is empty."""
+    mask = _sitk(roi, geometry)
+    stats = sitk.LabelShapeStatisticsImageFilter()
+    stats.Execute(sitk.Cast(mask > 0, sitk.sitkUInt8))
+    if not stats.HasLabel(1):
+        return None
+    x0, y0, z0, sx, sy, sz = stats.GetBoundingBox(1)
+    lo = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 - 0.5, y0 - 0.5, z0 - 0.5)))
+    hi = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 + sx - 0.5, y0 + sy - 0.5, z0 + sz - 0.5)))
+    return np.minimum(lo, hi), np.maximum(lo, hi)
+
+
+def _resample_case(arrays, geometries, box, *, spacing, shape, crop, margin, kinds, interpolation):
+    """Resample one case's channels onto a common target grid centred on its ROI box (or image)."""
     if crop == "roi":
-        mask = _sitk(roi, roi_geometry)
-        stats = sitk.LabelShapeStatisticsImageFilter()
-        stats.Execute(sitk.Cast(mask > 0, sitk.sitkUInt8))
-        if not stats.HasLabel(1):
-            raise ValueError(f"case {case!r}: the ROI mask is empty, so there is nothing to crop around")
-        x0, y0, z0, sx, sy, sz = stats.GetBoundingBox(1)
-        lo = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 - 0.5, y0 - 0.5, z0 - 0.5)))
-        hi = np.array(mask.TransformContinuousIndexToPhysicalPoint((x0 + sx - 0.5, y0 + sy - 0.5, z0 + sz - 0.5)))
-        low, high = np.minimum(lo, hi) - margin, np.maximum(lo, hi) + margin
+        low, high = box[0] - margin, box[1] + margin
     else:
         ref = _sitk(arrays[0], geometries[0])
         corners = [ref.TransformContinuousIndexToPhysicalPoint([(-0.5 if c == 0 else s - 0.5) for c, s in zip(idx, ref.GetSize())])
@@ -70,15 +87,24 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
     include_mask : add the ROI mask (nearest-neighbour) as a last channel.
     interpolation : "linear" or "bspline" for images; masks always use nearest neighbour.
 
-    Nothing is read until the result is computed; each case is one dask chunk. ``z, y, x`` coordinates
-    are mm offsets from the grid centre when ``spacing`` is given (indices otherwise).
+    With ``crop="roi"`` each case's ROI mask is read now (in threads) to find its box; images are read only when
+    the result is computed, each case one dask chunk. ``z, y, x`` coordinates are mm offsets from the grid centre
+    when ``spacing`` is given (indices otherwise).
+
+    A case that cannot go on the grid (an unreadable header, a mask off its image's grid, an empty or unreadable
+    ROI mask) is left out, logged and listed in ``attrs["problems"]`` (records of case, file, problem); if no
+    case is left, :class:`~radlab.cohort.CaseError`.
     """
+    from radlab.cohort import PROBLEM_COLUMNS, CaseError
+
     if crop not in ("roi", None):
         raise ValueError(f"The 'crop' parameter of to_grid must be 'roi' or None. Got {crop!r} instead.")
     if spacing is None and crop != "roi":
         raise ValueError("The 'spacing' parameter of to_grid may be None only with crop='roi'.")
     if interpolation not in ("linear", "bspline"):
         raise ValueError(f"The 'interpolation' parameter of to_grid must be 'linear' or 'bspline'. Got {interpolation!r} instead.")
+    if not cohort.ids:
+        raise CaseError(f"cohort {cohort.name!r} has no cases to put on a grid")
     images = list(images or cohort.images)
     mask = mask or (cohort.masks[0] if cohort.masks else None)
     if crop == "roi" and mask is None:
@@ -86,27 +112,66 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
     channels = images + ([mask] if include_mask else [])
     kinds = ["image"] * len(images) + (["mask"] if include_mask else [])
     shape = tuple(int(s) for s in shape)
-    blocks = []
+    datasets, problems = {}, []
     for case in cohort.ids:
-        ds = cohort.case(case)
+        try:
+            ds = cohort.case(case)
+        except RadlabError as exc:
+            problems.append((case, exc.file, f"{exc}: case left out"))
+            continue
         missing = [v for v in channels + ([mask] if mask else []) if v not in ds]
         if missing:
             raise KeyError(f"cohort {cohort.name!r}, case {case!r} has no variables {missing} (has {list(ds.data_vars)})")
+        datasets[case] = ds
+    boxes = {}
+    if crop == "roi":
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            found = list(pool.map(lambda case: _case_box(cohort.name, case, datasets[case], mask), datasets))
+        for case, (box, problem) in zip(list(datasets), found):
+            if problem is None:
+                boxes[case] = box
+            else:
+                problems.append((case, *problem))
+                del datasets[case]
+    for case, file, problem in problems:
+        log.warning("to_grid: %s (%s)", problem, file)
+    if not datasets:
+        first = f"; first: {problems[0][2]}" if problems else ""
+        raise CaseError(f"cohort {cohort.name!r}: no case can go on the grid ({len(problems)} left out{first})",
+                        file=problems[0][1] if problems else "")
+    blocks = []
+    for case, ds in datasets.items():
         geo = lambda v: {k: ds[v].attrs[k] for k in ("spacing", "origin", "direction")}  # noqa: E731
         block = dask.delayed(_resample_case, pure=True)(
-            [ds[v].data for v in channels], [geo(v) for v in channels],
-            ds[mask].data if crop == "roi" else None, geo(mask) if crop == "roi" else None,
-            spacing=spacing, shape=shape, crop=crop, margin=margin, kinds=kinds, interpolation=interpolation, case=case)
+            [ds[v].data for v in channels], [geo(v) for v in channels], boxes.get(case),
+            spacing=spacing, shape=shape, crop=crop, margin=margin, kinds=kinds, interpolation=interpolation)
         blocks.append(da.from_delayed(block, shape=(len(channels),) + shape, dtype=np.float32))
-    data = da.stack(blocks) if blocks else da.zeros((0, len(channels)) + shape, dtype=np.float32)
     if spacing is not None:
         coords = {d: (np.arange(n) - (n - 1) / 2) * s for d, n, s in zip("zyx", shape, spacing)}
     else:
         coords = {d: np.arange(n) for d, n in zip("zyx", shape)}
     return xr.DataArray(
-        data, dims=("case", "channel", "z", "y", "x"),
-        coords={"case": list(cohort.ids), "channel": channels, **coords},
+        da.stack(blocks), dims=("case", "channel", "z", "y", "x"),
+        coords={"case": list(datasets), "channel": channels, **coords},
         attrs={"cohort": cohort.name, "spacing_zyx": spacing if spacing is not None else "per case (crop and resize)",
-               "crop": str(crop), "margin": margin, "roi": str(mask), "interpolation": interpolation},
+               "crop": str(crop), "margin": margin, "roi": str(mask), "interpolation": interpolation,
+               "problems": [dict(zip(PROBLEM_COLUMNS, p)) for p in problems]},
         name=f"{cohort.name}-grid",
     )
+
+
+def _case_box(cohort: str, case: str, ds: xr.Dataset, mask: str):
+    """(ROI box, None) for one case, or (None, (file, problem)) when its mask cannot be read or is empty."""
+    source = ds[mask].attrs.get("source", "")
+    try:
+        roi = np.asarray(ds[mask].compute(scheduler="synchronous").values)
+    except RadlabError as exc:
+        return None, (exc.file or source, f"{exc}: case left out")
+    except Exception as exc:  # a library's surprise on a damaged file: this case only
+        return None, (source, f"cohort {cohort!r}, case {case!r}: unexpected {type(exc).__name__} reading mask "
+                              f"{mask!r}: {exc}: case left out")
+    box = _roi_box(roi, {k: ds[mask].attrs[k] for k in ("spacing", "origin", "direction")})
+    if box is None:
+        return None, (source, f"cohort {cohort!r}, case {case!r}: ROI mask {mask!r} is empty, so there is nothing to "
+                              "crop around: case left out")
+    return box, None

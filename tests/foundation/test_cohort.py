@@ -14,11 +14,12 @@ class VoxelReads:
     """Counts SimpleITK voxel reads and forbids dask computation while active, unless allowed."""
 
     def __init__(self, monkeypatch):
-        self.count = 0
+        self.count, self.paths = 0, []
         original = sitk.ReadImage
 
         def counting(*args, **kwargs):
             self.count += 1
+            self.paths.append(str(args[0]))
             return original(*args, **kwargs)
 
         monkeypatch.setattr(sitk, "ReadImage", counting)
@@ -34,9 +35,14 @@ def test_opening_listing_subsetting_and_building_cases_reads_no_voxels(catalog, 
         cohort = catalog["demo"]
         train = cohort.subset(split="train")
         datasets = [cohort.case(i) for i in cohort.ids]
-        grid = train.to_grid(spacing=(3.0, 1.0, 1.0), shape=(8, 24, 24))
-        assert len(datasets) == 30 and grid.shape[0] == len(train)
+        assert len(datasets) == 30
     assert reads.count == 0
+    with dask.config.set(scheduler=forbid_compute):
+        grid = train.to_grid(spacing=(3.0, 1.0, 1.0), shape=(8, 24, 24))
+    # to_grid reads each case's ROI mask (to find its box and leave out empty ones) and no image
+    assert grid.shape[0] == len(train) and reads.count == len(train)
+    assert sorted(reads.paths) == sorted(train.case(i)["tumour_pre"].attrs["source"] for i in train.ids)
+    reads.count = 0
     values = datasets[0]["T2w_pre"].compute()
     assert reads.count == 1
     ref = sitk.GetArrayFromImage(sitk.ReadImage(datasets[0]["T2w_pre"].attrs["source"]))
