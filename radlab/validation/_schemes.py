@@ -47,13 +47,17 @@ class RepeatedStratifiedGroupKFold(BaseCrossValidator):
         return self.n_splits * self.n_repeats
 
 
-def score_cases(estimator, X) -> np.ndarray:
-    """Score per case: P(positive) for classifiers, else the decision function or prediction (risk)."""
+def score_cases(estimator, X, **params) -> np.ndarray:
+    """Score per case: P(positive) for classifiers, else the decision function or prediction (risk).
+
+    ``params``: metadata routed to the scoring method (e.g. ``batch=`` for a Pipeline with ``ComBat()``; needs
+    scikit-learn's metadata routing enabled).
+    """
     if hasattr(estimator, "predict_proba"):
-        return estimator.predict_proba(X)[:, 1]
+        return estimator.predict_proba(X, **params)[:, 1]
     if hasattr(estimator, "decision_function"):
-        return estimator.decision_function(X)
-    return np.asarray(estimator.predict(X), float)
+        return estimator.decision_function(X, **params)
+    return np.asarray(estimator.predict(X, **params), float)
 
 
 def predictions_frame(case, score, *, cohort: str, split: str, model: str, y=None, fold: int = -1,
@@ -86,6 +90,21 @@ def _rows(X, y, idx):
     return Xi, np.asarray(y)[idx]
 
 
+def _routing(params):
+    """Metadata routing switched on for the duration of a fit/score that passes metadata (else unchanged)."""
+    import contextlib
+
+    import sklearn
+
+    return sklearn.config_context(enable_metadata_routing=True) if params else contextlib.nullcontext()
+
+
+def _sliced(params, idx) -> dict:
+    from sklearn.utils import _safe_indexing
+
+    return {key: _safe_indexing(value, idx) for key, value in (params or {}).items()}
+
+
 def _ids(X):
     return np.asarray(X.index).astype(str) if hasattr(X, "index") else np.arange(len(X)).astype(str)
 
@@ -99,13 +118,17 @@ def _splitter(cv, y, groups, random_state):
 
 
 def cross_validate_predictions(estimator, X, y, *, cv=5, groups=None, cohort: str = "train", model: str = "model",
-                               return_train: bool = False, return_estimators: bool = False, random_state=0):
+                               return_train: bool = False, return_estimators: bool = False, random_state=0,
+                               params: dict | None = None):
     """Fit a clone of ``estimator`` on each training fold and score its held-out fold (``split="test"``).
 
     Every learned step (normalisation, ComBat, selection, thresholds) must be inside ``estimator``
     (a Pipeline): then nothing from the held-out cases reaches the fit. ``cv``: an int (stratified k-fold,
     grouped by ``groups`` when given), or any scikit-learn splitter (e.g. :class:`RepeatedStratifiedGroupKFold`,
     :class:`LeaveOneCentreOut` with ``groups=centre``). Survival targets are stratified on the event.
+    ``params``: per-case metadata (e.g. ``{"batch": centre, "covariates": table}`` for a Pipeline with
+    ``ComBat()``), sliced to each fold's training cases for the fit and to its held-out cases for scoring,
+    through scikit-learn's metadata routing (switched on for these calls only).
     Returns the predictions table (and the fitted estimators when ``return_estimators``).
 
     Examples
@@ -125,12 +148,15 @@ def cross_validate_predictions(estimator, X, y, *, cv=5, groups=None, cohort: st
     for i, (tr, te) in enumerate(splitter.split(X, strata, groups)):
         fold, repeat = (i % n_splits, i // n_splits) if repeated else (i, 0)
         Xtr, ytr = _rows(X, y, tr)
-        est = clone(estimator).fit(Xtr, ytr)
         Xte, yte = _rows(X, y, te)
-        rows.append(predictions_frame(ids[te], score_cases(est, Xte), cohort=cohort, split="test", model=model,
+        with _routing(params):
+            est = clone(estimator).fit(Xtr, ytr, **_sliced(params, tr))
+            score = score_cases(est, Xte, **_sliced(params, te))
+            train_score = score_cases(est, Xtr, **_sliced(params, tr)) if return_train else None
+        rows.append(predictions_frame(ids[te], score, cohort=cohort, split="test", model=model,
                                       y=yte, fold=fold, repeat=repeat))
         if return_train:
-            rows.append(predictions_frame(ids[tr], score_cases(est, Xtr), cohort=cohort, split="train", model=model,
+            rows.append(predictions_frame(ids[tr], train_score, cohort=cohort, split="train", model=model,
                                           y=ytr, fold=fold, repeat=repeat))
         if return_estimators:
             fitted.append(est)
