@@ -9,9 +9,11 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.feature_selection import SelectorMixin
+from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from radlab.errors import InputError
 from radlab.models._target import is_survival, split_survival
 
 from ._univariate import univariate_scores
@@ -22,10 +24,18 @@ __all__ = ["CorrelationFilter", "ICCFilter", "LassoSelector", "MRMR", "Stability
 
 def _check_y(y, n: int, owner: str):
     if y is None:
-        raise ValueError(f"{owner} requires y (binary labels or a survival structured array). Got None instead.")
-    y = np.asarray(y) if is_survival(y) else np.asarray(y).ravel()
+        raise InputError(f"{owner} requires y to be passed, but the target y is None: give binary labels or a "
+                         "survival structured array.")
+    if is_survival(y):
+        y = np.asarray(y)
+    else:
+        y = np.asarray(y).ravel()
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise InputError(f"The 'y' parameter of {owner} must be binary labels (2 classes) or a survival target. "
+                             f"Got {len(classes)} class(es) {classes[:5].tolist()} instead.")
     if len(y) != n:
-        raise ValueError(f"The 'y' parameter of {owner} must have one value per case ({n}). Got {len(y)} instead.")
+        raise InputError(f"The 'y' parameter of {owner} must have one value per case ({n}). Got {len(y)} instead.")
     return y
 
 
@@ -37,9 +47,19 @@ def _spearman(X: np.ndarray) -> np.ndarray:
 
 
 class _Selector(SelectorMixin, BaseEstimator):
+    _needs_y = True
+
     def _get_support_mask(self):
         check_is_fitted(self)
         return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self._needs_y
+        # y is binary labels (or a survival target): declared as a binary classifier's y, so generic checks
+        # pass two classes
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        return tags
 
 
 class UnivariateFilter(_Selector):
@@ -92,6 +112,7 @@ class CorrelationFilter(_Selector):
 
     _parameter_constraints = {"threshold": [Interval(Real, 0, 1, closed="both")],
                               "method": [StrOptions({"spearman", "pearson"})]}
+    _needs_y = False
 
     def __init__(self, threshold=0.85, *, method="spearman"):
         self.threshold = threshold
@@ -233,7 +254,8 @@ class StabilitySelection(_Selector):
 
     ``selector`` is any fitted-selector transformer (``get_support``); default
     ``LassoSelector(C=0.2)`` (binary) or ``LassoSelector(alpha=0.1)`` (survival). Subsamples of
-    ``sample_fraction`` of the cases are drawn without replacement (Meinshausen & Buehlmann 2010).
+    ``sample_fraction`` of the cases are drawn without replacement (Meinshausen & Buehlmann 2010), stratified
+    by class (or by event for survival) so that every subsample holds both classes.
 
     Attributes: ``frequencies_``, ``support_``.
 
@@ -266,10 +288,12 @@ class StabilitySelection(_Selector):
         if base is None:
             base = LassoSelector(alpha=0.1) if is_survival(y) else LassoSelector(C=0.2)
         rng = check_random_state(self.random_state)
-        m = max(2, int(round(self.sample_fraction * len(X))))
+        strata = split_survival(y)[1] if is_survival(y) else y
+        members = [np.flatnonzero(strata == v) for v in np.unique(strata)]
+        sizes = [max(1, int(round(self.sample_fraction * len(m)))) for m in members]
         counts = np.zeros(X.shape[1])
         for _ in range(self.n_bootstraps):
-            idx = rng.choice(len(X), size=m, replace=False)
+            idx = np.sort(np.concatenate([rng.choice(m, size=k, replace=False) for m, k in zip(members, sizes)]))
             counts += clone(base).fit(X[idx], y[idx]).get_support()
         self.frequencies_ = counts / self.n_bootstraps
         self.support_ = self.frequencies_ >= self.threshold
@@ -279,7 +303,8 @@ class StabilitySelection(_Selector):
 class ICCFilter(_Selector):
     """Keep features whose precomputed stability ICC (test-retest / perturbation) is >= ``threshold``.
 
-    ``icc``: a Series indexed by feature name (fit on a DataFrame) or an array with one value per column.
+    ``icc``: a Series indexed by feature name (X's columns; ``x0``, ``x1``, ... for an array, as scikit-learn
+    names them) or an array with one value per column.
     Features absent from the table raise unless ``missing="drop"`` or ``"keep"``.
 
     Examples
@@ -291,6 +316,7 @@ class ICCFilter(_Selector):
 
     _parameter_constraints = {"icc": "no_validation", "threshold": [Interval(Real, None, 1, closed="right")],
                               "missing": [StrOptions({"error", "drop", "keep"})]}
+    _needs_y = False
 
     def __init__(self, icc=None, *, threshold=0.75, missing="error"):
         self.icc = icc
@@ -301,19 +327,17 @@ class ICCFilter(_Selector):
     def fit(self, X, y=None):
         X = validate_data(self, X)
         if isinstance(self.icc, pd.Series):
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError("ICCFilter with an ICC Series needs X as a DataFrame with feature names.")
+            names = getattr(self, "feature_names_in_", np.asarray([f"x{j}" for j in range(X.shape[1])], dtype=object))
             values = self.icc.reindex(names).to_numpy(dtype=float)
             absent = names[np.isnan(values)]
             if len(absent) and self.missing == "error":
-                raise ValueError(f"The 'icc' parameter of ICCFilter must cover every feature. Got no ICC for "
+                raise InputError(f"The 'icc' parameter of ICCFilter must cover every feature. Got no ICC for "
                                  f"{list(absent[:5])}{' ...' if len(absent) > 5 else ''} ({len(absent)} features); "
                                  "set missing='drop' or 'keep'.")
         else:
             values = np.asarray(self.icc, dtype=float).ravel()
             if len(values) != X.shape[1]:
-                raise ValueError(f"The 'icc' parameter of ICCFilter must have one value per feature "
+                raise InputError(f"The 'icc' parameter of ICCFilter must have one value per feature "
                                  f"({X.shape[1]}). Got {len(values)} instead.")
         self.icc_ = values
         self.support_ = np.where(np.isnan(values), self.missing == "keep", values >= self.threshold)
@@ -335,7 +359,7 @@ def volume_proxies(features: pd.DataFrame, volume, *, threshold: float = 0.8) ->
     features = pd.DataFrame(features)
     if isinstance(volume, str):
         if volume not in features:
-            raise ValueError(f"The 'volume' parameter of volume_proxies must name a column of features. "
+            raise InputError(f"The 'volume' parameter of volume_proxies must name a column of features. "
                              f"Got {volume!r} instead.")
         v, features = features[volume], features.drop(columns=volume)
     else:

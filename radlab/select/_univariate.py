@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from radlab.errors import InputError
 from radlab.models._target import is_survival, split_survival
 
 __all__ = ["univariate_auc", "univariate_cox", "univariate_scores"]
@@ -23,7 +24,8 @@ def univariate_auc(X, y) -> pd.DataFrame:
     y = np.asarray(y)
     classes = np.unique(y)
     if len(classes) != 2:
-        raise ValueError(f"The 'y' parameter of univariate_auc must be binary. Got classes {classes.tolist()} instead.")
+        raise InputError(f"The 'y' parameter of univariate_auc must be binary (2 classes). Got {len(classes)} class(es) "
+                         f"{classes[:5].tolist()} instead.")
     pos = y == classes[1]
     u, p = stats.mannwhitneyu(X[pos], X[~pos], axis=0, alternative="two-sided")
     auc = u / (pos.sum() * (~pos).sum())

@@ -138,18 +138,32 @@ def test_errors_name_parameter():
         UnivariateFilter().fit(np.random.default_rng(0).normal(size=(6, 2)), [0, 1, 2, 0, 1, 2])
 
 
-# sklearn's generic checks feed 3-class or continuous y (make_blobs / regression); these selectors take binary
-# labels or survival targets and raise a ValueError naming y for anything else. Only those checks fail.
-_Y_REASON = "generic check passes multiclass/continuous y; selector takes binary or survival y"
-_EXPECTED = {n: _Y_REASON for n in [
-    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
-    "check_estimators_fit_returns_self", "check_estimators_overwrite_params", "check_f_contiguous_array_estimator",
-    "check_fit2d_1sample", "check_fit2d_predict1d", "check_fit_score_takes_y", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input"]}
+def test_icc_series_on_an_array_uses_scikit_learn_names():
+    icc = pd.Series({"x0": 0.9, "x2": 0.8, "x1": 0.2})
+    assert ICCFilter(icc).fit(np.ones((3, 3))).get_support().tolist() == [True, False, True]
 
 
-@parametrize_with_checks([UnivariateFilter(k=2), CorrelationFilter(), LassoSelector(C=1.0)],
-                         expected_failed_checks=lambda est: _EXPECTED)
+def test_stability_subsamples_keep_both_classes():
+    """Subsamples are stratified: with 4 positives in 40 cases each subsample of 20 holds 2 of them (an
+    unstratified draw misses every positive in ~5 % of subsamples, and the base selector then fails)."""
+    seen = []
+
+    class Spy(UnivariateFilter):
+        def fit(self, X, y=None):
+            seen.append((len(y), int(np.sum(y))))
+            return super().fit(X, y)
+
+    X, _ = _signal(n=40, p=6)
+    y = np.zeros(40, int)
+    y[[3, 11, 25, 31]] = 1
+    StabilitySelection(Spy(k=2), n_bootstraps=40, random_state=0).fit(X, y)
+    assert seen == [(20, 2)] * 40
+
+
+# Every generic check passes: the selectors declare y as a binary classifier's (tags), so the checks pass them
+# two classes; ICCFilter is built with a per-name ICC table (x0, x1 for arrays) that keeps unlisted features.
+@parametrize_with_checks([UnivariateFilter(k=2), CorrelationFilter(), LassoSelector(C=1.0), MRMR(n_features=2),
+                          StabilitySelection(n_bootstraps=5, threshold=0.0, random_state=0),
+                          ICCFilter(pd.Series({"x0": 0.9, "x1": 0.5}), missing="keep")])
 def test_sklearn_api(estimator, check):
     check(estimator)
