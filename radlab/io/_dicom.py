@@ -1,11 +1,12 @@
 """DICOM readers: an image series folder (or one multi-frame file), RTSTRUCT and SEG masks on its grid.
 
-Series: every file of the folder is looked at. Files without the DICM preamble (DICOMDIR, README.txt,
-.DS_Store), non-image objects (a structure set, a SEG, a DICOMDIR) and scanner localizers (``ImageType``
-LOCALIZER, or a lone slice of another orientation) are skipped and listed in ``Header.notes``; a damaged file,
-a slice without position, orientation or pixel spacing, slices of several series or modalities, slices that
-disagree on matrix, spacing or orientation, missing, duplicated or sheared slices are a :class:`ReadError`
-naming the file. An enhanced (multi-frame) image is read frame by frame from its functional groups.
+Series: every file of the folder is looked at. Files without the DICM preamble (README.txt, .DS_Store),
+non-image objects (a SOP class other than "... Image Storage": a structure set, a SEG, a DICOMDIR) and scanner
+localizers (``ImageType`` LOCALIZER, or a lone slice of another orientation) are skipped and listed in
+``Header.notes``; a damaged file, a slice without position, orientation or pixel spacing, slices of several
+series or modalities, slices that disagree on matrix, spacing or orientation, missing, duplicated or sheared
+slices are a :class:`ReadError` naming the file. An enhanced (multi-frame) image is read frame by frame from
+its functional groups.
 
 RTSTRUCT and SEG: the ROI/segment is chosen by exact name (or number); when the image is a DICOM series,
 the mask's referenced series, frame of reference and patient must be the image's.
@@ -17,7 +18,6 @@ import difflib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,7 +26,6 @@ from radlab.io._header import ACQUISITION_KEYS, Header, ReadError, check_header,
 __all__ = ["read_series_voxels", "rtstruct_mask", "seg_mask", "series_header"]
 
 REQUIRED = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "Rows", "Columns")
-NON_IMAGE_MODALITIES = {"RTSTRUCT", "SEG", "SR", "PR", "KO", "REG", "RTPLAN"}
 UID_KEYS = {"SeriesInstanceUID": "series_uid", "FrameOfReferenceUID": "frame_of_reference_uid",
             "StudyInstanceUID": "study_uid", "PatientID": "patient_id"}
 LOCALIZER_ANGLE = 30.0  # degrees: a lone slice tilted more than this from the stack is a localizer
@@ -37,6 +36,7 @@ ON_PLANE = 0.25  # voxels: how far off a slice plane (or the in-plane grid) a co
 def series_header(path: str) -> Header:
     """Geometry, acquisition metadata and UIDs of the DICOM image series in folder ``path`` (or one file)."""
     import pydicom
+    from pydicom.uid import UID
 
     root = Path(path)
     skipped: dict[str, list[str]] = {}
@@ -50,8 +50,12 @@ def series_header(path: str) -> Header:
         except Exception as exc:  # pydicom raises many types for damaged files
             raise ReadError(f"{f}: damaged DICOM file ({first_line(exc)}); replace it with an intact copy or remove "
                             "it from the series folder", file=f) from None
-        if "Rows" not in ds or str(ds.get("Modality", "")) in NON_IMAGE_MODALITIES:
-            skipped.setdefault("non-image DICOM object", []).append(f"{f.name} ({ds.get('Modality') or 'no modality'})")
+        sop = ds.get("SOPClassUID") or getattr(ds.get("file_meta"), "MediaStorageSOPClassUID", None)
+        if sop is None:
+            raise ReadError(f"{f}: damaged DICOM file (no SOPClassUID: not a DICOM object); replace it with an intact "
+                            "copy or remove it from the series folder", file=f)
+        if "Image Storage" not in UID(str(sop)).name:  # a structure set, SEG, report, DICOMDIR, ...
+            skipped.setdefault("non-image DICOM object", []).append(f"{f.name} ({UID(str(sop)).name})")
         elif "LOCALIZER" in {str(v).upper() for v in _values(ds.get("ImageType"))}:
             skipped.setdefault("localizer slice", []).append(f.name)
         else:
@@ -72,9 +76,9 @@ def series_header(path: str) -> Header:
     for name, r in records:
         missing = [k for k in REQUIRED if not _values(r.get(k))]
         if missing:
-            raise ReadError(f"{name}: image slice without {', '.join(missing)}, so its place in the volume is "
-                            "unknown (radlab does not guess it); re-export the series with complete headers or "
-                            "remove the slice", file=name.split(" frame ")[0])
+            raise ReadError(f"{name}: image slice without {', '.join(missing)} (an incomplete or damaged file), so "
+                            "its place in the volume is unknown and radlab does not guess it; re-export the series "
+                            "with complete headers or remove the slice", file=name.split(" frame ")[0])
     if not multi:
         records, lone = _split_localizers(records)
         if lone:

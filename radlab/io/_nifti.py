@@ -16,15 +16,16 @@ import numpy as np
 
 from radlab.io._header import ReadError, bad_spacing, spacing_problem
 
-__all__ = ["check_nifti"]
+__all__ = ["check_nifti", "non_finite"]
 
 # sizeof_hdr -> field: (byte offset, struct format)
 _LAYOUTS = {
-    348: {"dim": (40, "8h"), "bitpix": (72, "h"), "pixdim": (76, "8f"), "vox_offset": (108, "f"),
+    348: {"dim": (40, "8h"), "datatype": (70, "h"), "bitpix": (72, "h"), "pixdim": (76, "8f"), "vox_offset": (108, "f"),
           "codes": (252, "2h"), "quatern": (256, "6f"), "srow": (280, "12f")},
-    540: {"dim": (16, "8q"), "bitpix": (14, "h"), "pixdim": (104, "8d"), "vox_offset": (168, "q"),
+    540: {"dim": (16, "8q"), "datatype": (12, "h"), "bitpix": (14, "h"), "pixdim": (104, "8d"), "vox_offset": (168, "q"),
           "codes": (344, "2i"), "quatern": (352, "6d"), "srow": (400, "12d")},
 }
+FLOAT_DATATYPES = {16: "f4", 64: "f8"}  # NIfTI datatype code -> numpy type
 QFORM_SFORM_TOLERANCE = 0.1  # voxels: how far apart the two transforms may place a corner of the image
 
 
@@ -46,9 +47,26 @@ def check_nifti(path: str) -> None:
         _check_transforms(path, fields, dims[:3])
 
 
+def non_finite(path: str) -> tuple[int, int]:
+    """(NaN, inf) voxel counts of a float NIfTI file, from its raw bytes: ITK reads both as 0."""
+    fields = _raw_header(path)
+    code = FLOAT_DATATYPES.get(fields["datatype"])
+    if code is None:
+        return 0, 0
+    count = int(np.prod([max(int(d), 1) for d in fields["dim"][1 : fields["dim"][0] + 1]], dtype=np.int64))
+    with _open(path) as f:
+        f.seek(int(fields["vox_offset"]))
+        values = np.frombuffer(f.read(count * np.dtype(code).itemsize), dtype=fields["endian"] + code)
+    return int(np.isnan(values).sum()), int(np.isinf(values).sum())
+
+
+def _open(path: str):
+    return gzip.open(path) if path.endswith(".gz") else open(path, "rb")
+
+
 def _raw_header(path: str) -> dict:
     try:
-        with (gzip.open(path) if path.endswith(".gz") else open(path, "rb")) as f:
+        with _open(path) as f:
             raw = f.read(540)
     except (OSError, EOFError) as exc:
         raise ReadError(f"{path}: unreadable {'gzip stream' if path.endswith('.gz') else 'file'} ({exc}); "
@@ -56,7 +74,7 @@ def _raw_header(path: str) -> dict:
     for endian in "<>":
         size = struct.unpack(endian + "i", raw[:4])[0] if len(raw) >= 4 else 0
         if size in _LAYOUTS and len(raw) >= size:
-            return {k: _unpack(raw, endian, *v) for k, v in _LAYOUTS[size].items()}
+            return {"endian": endian, **{k: _unpack(raw, endian, *v) for k, v in _LAYOUTS[size].items()}}
     raise ReadError(f"{path}: not a NIfTI-1 or NIfTI-2 header (bad sizeof_hdr, or the file is truncated); "
                     "copy the file again from its source", file=path)
 

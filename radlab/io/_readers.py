@@ -27,7 +27,7 @@ import SimpleITK as sitk
 
 from radlab.io._dicom import read_series_voxels, rtstruct_mask, seg_mask, series_header
 from radlab.io._header import ACQUISITION_KEYS, Header, ReadError, check_header, first_line
-from radlab.io._nifti import check_nifti
+from radlab.io._nifti import check_nifti, non_finite
 
 __all__ = ["Header", "ReadError", "detect_format", "read_header", "read_voxels", "read_mask_voxels"]
 
@@ -79,6 +79,9 @@ def read_header(path: str | Path, fmt: str = "auto") -> Header:
     if fmt not in IMAGE_FORMATS:
         raise ReadError(f"{path}: format {fmt!r} has no image header (masks in {fmt} take their image's grid)",
                         file=path)
+    data = _data_file(path, fmt) if fmt in ("nrrd", "mha") else None
+    if data is not None and not Path(data[0]).is_file():
+        raise ReadError(f"{path}: its voxel data file {data[0]} is missing; copy it next to the header", file=path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(path)
     try:
@@ -94,16 +97,16 @@ def read_header(path: str | Path, fmt: str = "auto") -> Header:
     if reader.GetNumberOfComponents() != 1:
         raise ReadError(f"{path}: {reader.GetNumberOfComponents()} values per voxel (a vector or colour image); "
                         "radlab reads scalar images: save each component as its own file", file=path)
-    if fmt == "nifti":
-        check_nifti(path)
     dtype = np.dtype(sitk.GetArrayViewFromImage(sitk.Image([1, 1, 1], reader.GetPixelID())).dtype).name
     header = check_header(Header(
         path=path, format=fmt, shape=(size[2], size[1], size[0]), dtype=dtype,
         spacing=tuple(reader.GetSpacing()), origin=tuple(reader.GetOrigin()),
         direction=tuple(reader.GetDirection()), meta=_sidecar_meta(path),
     ))
-    if fmt in ("nrrd", "mha"):
-        _check_data_file(path, fmt, int(np.prod(header.shape)) * np.dtype(dtype).itemsize)
+    if fmt == "nifti":
+        check_nifti(path)
+    elif data is not None:
+        _check_length(path, *data, int(np.prod(header.shape)) * np.dtype(dtype).itemsize)
     return header
 
 
@@ -120,12 +123,13 @@ def read_voxels(header: Header) -> np.ndarray:
         if array.shape != header.shape:
             raise ReadError(f"{header.path}: voxel data of shape {array.shape} does not match its header "
                             f"{header.shape}", file=header.path)
-    if array.dtype.kind == "f":
-        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
-        if nan or inf:
-            raise ReadError(f"{header.path}: {nan + inf} of {array.size} voxels are not finite ({nan} NaN, {inf} "
-                            "inf); radlab reads them as no number: replace them in the file (e.g. by the background "
-                            "value, numpy.nan_to_num) and write it again", file=header.path)
+    nan, inf = (int(np.isnan(array).sum()), int(np.isinf(array).sum())) if array.dtype.kind == "f" else (0, 0)
+    if header.format == "nifti":  # ITK reads a NIfTI's NaN and inf as 0: count them in the file
+        nan, inf = (max(a, b) for a, b in zip((nan, inf), non_finite(header.path)))
+    if nan or inf:
+        raise ReadError(f"{header.path}: {nan + inf} of {array.size} voxels are not finite ({nan} NaN, {inf} inf); "
+                        "radlab does not turn them into numbers: replace them in the file (e.g. by the background "
+                        "value, numpy.nan_to_num) and write it again", file=header.path)
     return array
 
 
@@ -182,14 +186,8 @@ def _labels(array: np.ndarray) -> list:
     return [v.item() for v in values[values != 0]]
 
 
-def _check_data_file(path: str, fmt: str, nbytes: int) -> None:
-    """A MetaImage/NRRD header's voxel data (attached, or a detached file) must exist and be as long as promised."""
-    data = _data_file(path, fmt)
-    if data is None:
-        return  # a list or pattern of data files: left to ITK
-    name, offset, raw = data
-    if not Path(name).is_file():
-        raise ReadError(f"{path}: its voxel data file {name} is missing; copy it next to the header", file=path)
+def _check_length(path: str, name: str, offset: int, raw: bool, nbytes: int) -> None:
+    """Uncompressed voxel data (attached, or a detached file) must be as long as the header promises."""
     have = Path(name).stat().st_size - max(offset, 0)
     if raw and have < nbytes:
         raise ReadError(f"{path}: truncated voxel data ({name} holds {max(have, 0)} bytes of voxels, the header "
