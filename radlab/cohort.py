@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from radlab.catalog import CatalogError, CohortSpec, TableSpec
+from radlab.catalog import CatalogError, CohortSpec, TableSpec, _outside
 from radlab.errors import RadlabError
 from radlab.io import Header, ReadError, coords_from_geometry, detect_format, read_mask_voxels, read_voxels, same_geometry
 from radlab.io._index import HeaderIndex
@@ -156,7 +156,8 @@ def _index_by_id(df: pd.DataFrame, column: str, key: str, source: str, problems:
     written = set(ids)
     for i in np.flatnonzero(unsafe.notna().to_numpy() & ~blank):
         case = ids.iloc[i]
-        twin = f"; it differs from case {case.strip()!r} only by spaces" if case.strip() in written else ""
+        spaced = case != case.strip() and case.strip() in written
+        twin = f"; it differs from case {case.strip()!r} only by spaces" if spaced else ""
         problems.append((case, source, f"unsafe case id {case!r} in the {key} table ({unsafe.iloc[i]}{twin}): "
                                        "case excluded; fix the id"))
         excluded.add(case)
@@ -283,7 +284,7 @@ class Cohort:
             else:
                 out.append(case)
         first = next(iter(self.spec.images.values()))
-        if first.path is not None:
+        if first.path is not None and not _outside(first.path):  # images elsewhere are not the cohort's to list
             for case in sorted(self._discover(first.path) - known):
                 problems.append((case, str(self.root / first.path).replace("{case}", case), "images without a clinical row: case not opened"))
         return out
