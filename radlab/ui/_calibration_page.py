@@ -11,9 +11,11 @@ import pandas as pd
 import panel as pn
 import param
 
+from radlab.errors import InputError
 from radlab.evaluation import CalibrationCurve, DecisionCurve
-from radlab.ui._inputs import PREDICTION_COLUMNS
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
+from radlab.ui._inputs import PREDICTION_COLUMNS, selection_problem
+from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
+                              widget_column)
 
 __all__ = ["CalibrationPage", "CalibrationStore"]
 
@@ -25,7 +27,8 @@ class CalibrationStore(PredictionStore):
     """Calibration state: selection, binning, grouping (e.g. by centre) and the decision-curve view.
 
     Scores must be probabilities in [0, 1]; groups come from any extra column of the predictions table
-    (``centre``, ``scanner`` ...) or the cohort.
+    (``centre``, ``scanner`` ...) or the cohort. A split with one class only shows "not estimable: only one
+    class in <split>" instead of its curves.
     """
 
     n_bins = param.Integer(default=10, bounds=(3, 20), doc="bins of predicted probability")
@@ -49,7 +52,7 @@ class CalibrationStore(PredictionStore):
 
     def warnings(self) -> list[str]:
         """Warnings raised while fitting the recalibration models (e.g. perfect separation in a small group)."""
-        return self._calibration()[1]
+        return [] if self.not_estimable() else self._calibration()[1]
 
     def _calibration(self):
         rows = self.rows()
@@ -64,32 +67,47 @@ class CalibrationStore(PredictionStore):
         return self.cached(("cal", self.cohort, self.split, self.model, self.group_by, self.n_bins, self.strategy),
                            compute)
 
-    def decision(self) -> DecisionCurve:
-        """Net benefit of every model of the cohort on the chosen split's cases scored by all of them."""
+    def decision(self) -> DecisionCurve | str:
+        """Net benefit of every model of the cohort on the chosen split's cases scored by all of them, or why it
+        is not estimable (e.g. one class only)."""
         def compute():
             rows = self.averaged[(self.averaged.cohort == self.cohort) & (self.averaged.split == self.split)]
             wide = rows.pivot_table(index="case", columns="model", values="score").dropna()
             label = rows.drop_duplicates("case").set_index("case").label.loc[wide.index]
-            return DecisionCurve.from_predictions(label, {m: wide[m].to_numpy() for m in wide.columns})
+            try:
+                return DecisionCurve.from_predictions(label, {m: wide[m].to_numpy() for m in wide.columns})
+            except InputError as exc:
+                return (selection_problem(rows.drop_duplicates("case"), "label", self.split)
+                        or f"not estimable: {exc}")
         return self.cached(("dca", self.cohort, self.split), compute)
 
     def stats(self) -> pd.DataFrame:
+        if self.not_estimable():
+            return pd.DataFrame(columns=STAT_COLUMNS)
         s = self.calibration().stats
         return s[[c for c in STAT_COLUMNS if c in s]]
 
     @param.depends("cohort", "split", "model", "group_by", "n_bins", "strategy", "show_smooth")
     def calibration_plot(self):
+        if msg := self.not_estimable():
+            return placeholder(f"Calibration · {self.model}: {msg}", "Predicted probability", "Observed probability")
         return self.calibration().plot(show_smooth=self.show_smooth).opts(
             frame_width=400, frame_height=400, legend_position="bottom_right",
             title=f"Calibration · {self.model} · {self.split}")
 
     def decision_plot(self):
-        return self.decision().plot(kind=self.curve).opts(frame_width=420, frame_height=320,
+        dc = self.decision()
+        if isinstance(dc, str):
+            return placeholder(f"Decision curve: {dc}", "Threshold probability", "Net benefit")
+        return dc.plot(kind=self.curve).opts(frame_width=420, frame_height=320,
                                                          legend_position="top_right", title="Decision curve")
 
     def figures(self) -> dict:
-        return {"Calibration": self.calibration_plot(), "Calibration statistics": self.stats(),
-                "Decision curve": self.decision_plot()}
+        out = {"Calibration": self.calibration_plot(), "Calibration statistics": self.stats(),
+               "Decision curve": self.decision_plot()}
+        if len(problems := self.selection_problems()):
+            out["Input problems"] = problems
+        return out
 
 
 class CalibrationPage(pn.viewable.Viewer):
@@ -110,9 +128,18 @@ class CalibrationPage(pn.viewable.Viewer):
         notes = "".join(f"\n- {w}" for w in self.store.warnings())
         return f"Warnings while fitting:{notes}" if notes else ""
 
+    @param.depends("store.cohort", "store.split", "store.model")
+    def _problems(self) -> str:
+        return problems_markdown(self.store)
+
+    @param.depends("store.cohort")
+    def _problem_table(self):
+        return problem_pane(self.store.selection_problems())
+
     def _calibration(self):
         """Panes updated in place when a widget moves: the curve (a DynamicMap), its statistics, warnings."""
-        return pn.Column(pn.pane.HoloViews(hv.DynamicMap(self.store.calibration_plot), linked_axes=False),
+        return pn.Column(pn.pane.Markdown(self._problems, sizing_mode="stretch_width"),
+                         pn.pane.HoloViews(hv.DynamicMap(self.store.calibration_plot), linked_axes=False),
                          pn.pane.DataFrame(self._stats, index=False, sizing_mode="stretch_width"),
                          pn.pane.Markdown(self._warnings))
 
@@ -132,4 +159,4 @@ class CalibrationPage(pn.viewable.Viewer):
             pn.pane.Markdown("## Calibration & decision curves\nSlope and intercept by logistic recalibration "
                              f"(ideal 1 and 0), Brier score, Hosmer-Lemeshow p. {AVERAGING_NOTE}",
                              sizing_mode="stretch_width"),
-            pn.Row(widgets, self._calibration(), self._decision), sizing_mode="stretch_width")
+            pn.Row(widgets, self._calibration(), self._decision), self._problem_table, sizing_mode="stretch_width")

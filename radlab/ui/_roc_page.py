@@ -10,7 +10,9 @@ import panel as pn
 import param
 
 from radlab.evaluation import RocCurve, delong_test, threshold_metrics
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
+from radlab.ui._inputs import selection_problem
+from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
+                              widget_column)
 
 __all__ = ["RocPage", "RocStore"]
 
@@ -19,7 +21,8 @@ class RocStore(PredictionStore):
     """ROC state: the selection, a second model to compare with and the decision threshold.
 
     The threshold defaults to the Youden threshold of the chosen model fitted on the training
-    (out-of-fold) rows and is applied unchanged to the chosen split.
+    (out-of-fold) rows and is applied unchanged to the chosen split (their median score when those rows have
+    one class only). A selection that is not estimable (one class, no rows) shows why instead of its figures.
     """
 
     compare = param.Selector(objects=[None], doc="second model for the paired DeLong test")
@@ -48,23 +51,38 @@ class RocStore(PredictionStore):
             rows.label, rows.score, name=model, n_bootstraps=self.n_bootstraps, random_state=0))
 
     def youden_threshold(self) -> float:
-        """Youden threshold of the chosen model on its training (out-of-fold) rows."""
+        """Youden threshold of the chosen model on its training (out-of-fold) rows; their median score when
+        they have one class only (:meth:`fit_problem` says so)."""
         def compute():
             rows, _ = self.fit_rows()
+            if self.fit_problem():
+                return float(rows.score.median())
             return float(RocCurve.from_predictions(rows.label, rows.score, n_bootstraps=0).youden())
         return self.cached(("youden", self.cohort, self.model), compute)
 
+    def fit_problem(self) -> str | None:
+        """Why no Youden threshold can be fitted on the chosen model's training rows, or None."""
+        rows, what = self.fit_rows()
+        return selection_problem(rows, "label", f"the {what}")
+
     def metrics(self) -> pd.DataFrame:
-        """Sensitivity, specificity, PPV, NPV, accuracy, F1 with CIs at the threshold on the chosen split."""
+        """Sensitivity, specificity, PPV, NPV, accuracy, F1 with CIs at the threshold on the chosen split
+        (no rows when the selection is not estimable)."""
         rows = self.rows()
+        if self.not_estimable():
+            return pd.DataFrame(columns=["metric", "value", "lower", "upper", "ci_method", "threshold"])
         return threshold_metrics(rows.label, rows.score, self.threshold, n_bootstraps=200, random_state=0)
 
     def confusion_matrix(self) -> pd.DataFrame:
+        if self.not_estimable():
+            return pd.DataFrame(index=pd.Index(["negative", "positive"], name="actual"),
+                                columns=pd.Index(["negative", "positive"], name="predicted"))
         return self.roc().confusion_matrix(self.threshold)
 
     def delong(self):
-        """Paired DeLong test of the chosen model against ``compare`` on the cases both scored, or None."""
-        if self.compare is None:
+        """Paired DeLong test of the chosen model against ``compare`` on the cases both scored, or None (also
+        when either selection is not estimable)."""
+        if self.compare is None or self.not_estimable() or self.not_estimable(self.compare):
             return None
         def compute():
             both = self.rows().merge(self.rows(self.compare), on="case", suffixes=("_a", "_b"))
@@ -80,22 +98,29 @@ class RocStore(PredictionStore):
     @param.depends("cohort", "split", "model", "compare", "n_bootstraps")
     def curves(self):
         # labels without the AUC (it is in the text above): a new split updates the glyphs in place
+        if msg := self.not_estimable():
+            return placeholder(f"ROC · {self.model}: {msg}", "False positive rate", "True positive rate")
         overlay = self.roc().plot(color="#1f77b4", label=self.model)
-        if self.compare is not None:
+        if self.compare is not None and not self.not_estimable(self.compare):
             overlay = overlay * self.roc(self.compare).plot(color="#ff7f0e", show_chance=False, label=self.compare)
         return overlay.opts(legend_position="bottom_right", frame_width=420, frame_height=420,
                             title=f"ROC · {self.cohort} · {self.split}")
 
     @param.depends("cohort", "split", "model", "threshold")
     def marker(self):
-        fpr, tpr = self.operating_point()
+        fpr, tpr = (np.nan, np.nan) if self.not_estimable() else self.operating_point()
         return hv.Scatter(([fpr], [tpr]), "False positive rate", "True positive rate",
                           label=f"threshold {self.threshold:.3g}").opts(size=11, color="black", marker="circle")
 
     def figures(self) -> dict:
-        """The page's figures and tables for the current selection (for export)."""
-        return {"ROC": self.curves() * self.marker(), "AUC": self.roc().summary(),
-                "Metrics at threshold": self.metrics(), "Confusion matrix": self.confusion_matrix()}
+        """The page's figures and tables for the current selection (for export), and the input problems."""
+        auc = self.roc().summary() if not self.not_estimable() else pd.DataFrame(
+            [{"model": self.model, "auc": np.nan, "problem": self.not_estimable()}])
+        out = {"ROC": self.curves() * self.marker(), "AUC": auc, "Metrics at threshold": self.metrics(),
+               "Confusion matrix": self.confusion_matrix()}
+        if len(problems := self.selection_problems()):
+            out["Input problems"] = problems
+        return out
 
 
 def _fmt(value, digits=3):
@@ -112,16 +137,24 @@ class RocPage(pn.viewable.Viewer):
     @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
     def _auc(self) -> str:
         s = self.store
+        if msg := s.not_estimable():
+            return f"**{s.model} · {s.split}: {msg}** (no AUC)."
         roc = s.roc()
         _, fitted_on = s.fit_rows()
+        if fit := s.fit_problem():
+            youden = f"Threshold {s.youden_threshold():.3g}: the median score (Youden {fit})"
+        else:
+            youden = f"Youden threshold {s.youden_threshold():.3g} fitted on the {fitted_on} of {s.model}"
         return (f"**AUC {roc.auc:.3f}** (95% CI DeLong {_fmt(roc.ci_delong[0])}–{_fmt(roc.ci_delong[1])}, "
                 f"bootstrap {_fmt(roc.ci_bootstrap[0])}–{_fmt(roc.ci_bootstrap[1])}, {roc.n_bootstraps} resamples) · "
-                f"{roc.n_positive} positive, {roc.n_negative} negative cases · Youden threshold "
-                f"{s.youden_threshold():.3g} fitted on the {fitted_on} of {s.model}.")
+                f"{roc.n_positive} positive, {roc.n_negative} negative cases · {youden}.")
 
     @param.depends("store.cohort", "store.split", "store.model", "store.compare")
     def _delong(self) -> str:
-        d = self.store.delong()
+        s = self.store
+        if s.compare is not None and (msg := s.not_estimable() or s.not_estimable(s.compare)):
+            return f"**DeLong**: {msg}."
+        d = s.delong()
         if d is None:
             return "Pick a second model to compare the AUCs (paired DeLong test)."
         return (f"**DeLong** {self.store.model} vs {self.store.compare}: ΔAUC {d.difference:+.3f} "
@@ -135,6 +168,14 @@ class RocPage(pn.viewable.Viewer):
     def _confusion(self) -> pd.DataFrame:
         return self.store.confusion_matrix()
 
+    @param.depends("store.cohort", "store.split", "store.model")
+    def _problems(self) -> str:
+        return problems_markdown(self.store)
+
+    @param.depends("store.cohort")
+    def _problem_table(self):
+        return problem_pane(self.store.selection_problems())
+
     def __panel__(self):
         s = self.store
         widgets = widget_column(
@@ -146,8 +187,9 @@ class RocPage(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown(f"## ROC\n{AVERAGING_NOTE}", sizing_mode="stretch_width"),
             # panes whose objects are the methods above update in place when a widget moves
-            pn.Row(widgets, pn.Column(pn.pane.Markdown(self._auc, sizing_mode="stretch_width"), plot,
+            pn.Row(widgets, pn.Column(pn.pane.Markdown(self._auc, sizing_mode="stretch_width"),
+                                      pn.pane.Markdown(self._problems, sizing_mode="stretch_width"), plot,
                                       pn.pane.Markdown(self._delong, sizing_mode="stretch_width"),
                                       pn.Row(pn.pane.DataFrame(self._metrics, width=280),
                                              pn.pane.DataFrame(self._confusion, width=260)))),
-            sizing_mode="stretch_width")
+            self._problem_table, sizing_mode="stretch_width")

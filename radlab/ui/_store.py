@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import param
 
-from radlab.ui._inputs import average_predictions, check_predictions, fit_rows
+from radlab.errors import InputError
+from radlab.ui._inputs import average_predictions, fit_rows, problems_for, selection_problem, validate_predictions
 
 __all__ = ["PredictionStore", "AVERAGING_NOTE"]
 
@@ -33,7 +34,9 @@ class PredictionStore(param.Parameterized):
 
     ``outcome="label"`` keeps rows with a binary label, ``"survival"`` rows with time and event. Results
     are cached per selection (:meth:`cached`), so a parameter that only moves a threshold recomputes no
-    bootstrap.
+    bootstrap. ``problems`` lists what :func:`~radlab.ui._inputs.validate_predictions` found for this outcome
+    (rows excluded, splits not estimable), model by model; :meth:`not_estimable` says why the chosen
+    selection gives no statistic.
     """
 
     cohort = param.Selector(objects=[], doc="cohort the predictions were made for")
@@ -45,12 +48,16 @@ class PredictionStore(param.Parameterized):
         need = ["label"] if outcome == "label" else ["time", "event"]
 
         def build():
-            table = check_predictions(predictions, owner).dropna(subset=need + ["score"])
+            usable, problems = validate_predictions(predictions, owner)
+            problems = problems_for(problems, outcome)
+            table = usable.dropna(subset=need + ["score"])
             if table.empty:
-                raise ValueError(f"The 'predictions' parameter of {owner} has no rows with {need} and a score.")
-            table = table.assign(case=table.case.astype(str))
-            return table, average_predictions(table)
-        self.table, self.averaged, self._cache = _shared(predictions, outcome, build)
+                found = "; ".join(dict.fromkeys(problems.problem))
+                raise InputError(f"The 'predictions' parameter of {owner} has no rows with {need} and a score"
+                                 f"{f' ({found})' if found else ''}.")
+            return table, average_predictions(table), problems
+        self.outcome = outcome
+        self.table, self.averaged, self.problems, self._cache = _shared(predictions, outcome, build)
         cohorts = list(dict.fromkeys(self.table.cohort))
         self.param.cohort.objects = cohorts
         params.setdefault("cohort", cohorts[0])
@@ -87,6 +94,18 @@ class PredictionStore(param.Parameterized):
             return a[(a.cohort == self.cohort) & (a.model == model) & (a.split == split)]
         return self.cached(("rows", self.cohort, model, split), compute)
 
+    def not_estimable(self, model: str | None = None, split: str | None = None) -> str | None:
+        """Why the chosen (or given) model and split give no statistic ("not estimable: only one class in
+        test ..."), or None."""
+        split = split or self.split
+        return selection_problem(self.rows(model, split), self.outcome, split)
+
+    def selection_problems(self) -> pd.DataFrame:
+        """The problems of the chosen cohort (every model, so a model without usable rows is listed too) and of
+        cohorts without a usable row (they are not among the choices)."""
+        p = self.problems
+        return p[(p.cohort == self.cohort) | ~p.cohort.isin(self.param.cohort.objects)].reset_index(drop=True)
+
     def fit_rows(self, model: str | None = None) -> tuple[pd.DataFrame, str]:
         """Averaged rows that thresholds / cut-offs are fitted on (training, else out-of-fold), and their name."""
         model = model or self.model
@@ -104,6 +123,39 @@ class PredictionStore(param.Parameterized):
         if key not in self._cache:
             self._cache.setdefault(key, compute())  # the first result stays (a warm-up may race a session)
         return self._cache[key]
+
+
+def placeholder(message: str, xlabel: str, ylabel: str):
+    """An empty HoloViews overlay titled ``message``: what a figure shows for a selection that is not estimable."""
+    import holoviews as hv
+
+    return hv.Overlay([hv.Curve([], xlabel, ylabel), hv.Curve(([0, 1], [0, 1]), xlabel, ylabel).opts(
+        color="grey", line_dash="dashed")]).opts(title=message)
+
+
+def problems_markdown(store: PredictionStore) -> str:
+    """The chosen selection's problems for a page: why it is not estimable and the rows left out of it, then a
+    note of the cohort's problems for other models and splits (the table below the page lists them all)."""
+    here = store.selection_problems()
+    mine = here[(here.model == store.model) & (here.split == store.split)]
+    lines = [f"- **{store.model} · {store.split}: {p.problem}** ({p.rows} row{'s' * (p.rows != 1)})"
+             for p in mine.itertuples()]
+    if (msg := store.not_estimable()) and msg not in set(mine.problem):
+        lines.insert(0, f"- **{store.model} · {store.split}: {msg}**")
+    others = len(here) - len(mine)
+    if others:
+        lines.append(f"- {others} more problem(s) in other models or splits (see *Input problems* below)")
+    return "**Input problems**\n" + "\n".join(lines) if lines else ""
+
+
+def problem_pane(problems: pd.DataFrame):
+    """A cohort's input problems under a heading (model, split, rows, what is wrong), or nothing when none."""
+    import panel as pn
+
+    if not len(problems):
+        return pn.pane.Markdown("")
+    return pn.Column(pn.pane.Markdown("### Input problems"),
+                     pn.pane.DataFrame(problems, index=False, sizing_mode="stretch_width"), sizing_mode="stretch_width")
 
 
 def widget_column(*widgets, width: int = 280):

@@ -11,7 +11,9 @@ import panel as pn
 import param
 
 from radlab.evaluation import KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index, cox_univariate
-from radlab.ui._store import AVERAGING_NOTE, PredictionStore, widget_column
+from radlab.errors import InputError
+from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
+                              widget_column)
 
 __all__ = ["SurvivalPage", "SurvivalStore"]
 
@@ -19,7 +21,11 @@ GROUP_NAMES = np.array(["low risk", "high risk"], dtype=object)
 
 
 class SurvivalStore(PredictionStore):
-    """Survival state: selection, cut-off method (fitted on the training rows via RiskGroups, then frozen)."""
+    """Survival state: selection, cut-off method (fitted on the training rows via RiskGroups, then frozen).
+
+    A split without events has Kaplan-Meier curves but no log-rank test, hazard ratio, C-index or AUC(t): the
+    page says "not estimable: no events in <split>"; a cut-off that cannot be fitted says why.
+    """
 
     cutoff_method = param.Selector(objects=["median", "percentile", "youden", "fixed"], default="median",
                                    doc="how the high/low risk cut-off is fitted on the training rows")
@@ -55,6 +61,14 @@ class SurvivalStore(PredictionStore):
             return rg.fit(rows[["score"]].to_numpy(), y)
         return self.cached(("groups", *self._cutoff_key()), compute)
 
+    def cutoff_problem(self) -> str | None:
+        """Why the cut-off cannot be fitted (e.g. "youden" without cases by the horizon), or None."""
+        try:
+            self.risk_groups()
+        except InputError as exc:
+            return f"cut-off not estimable: {exc}"
+        return None
+
     def groups(self) -> np.ndarray:
         """"low risk" / "high risk" for the chosen split's cases, by the frozen cut-off."""
         return GROUP_NAMES[self.risk_groups().transform(self.rows()[["score"]].to_numpy()).ravel()]
@@ -80,13 +94,19 @@ class SurvivalStore(PredictionStore):
         return self.cached(("hr", self.split, *self._cutoff_key()), compute)
 
     def concordance(self):
+        """Harrell's C with a bootstrap CI, or None when the selection is not estimable."""
+        if self.not_estimable():
+            return None
         rows = self.rows()
         return self.cached(("cindex", self.cohort, self.split, self.model, self.n_bootstraps), lambda: concordance_index(
             rows.time, rows.event.astype(bool), rows.score, n_bootstraps=self.n_bootstraps, random_state=0))
 
     def td_auc(self) -> TimeDependentAuc | None:
-        """AUC(t) at the 25th, 50th and 75th percentiles of the event times of the chosen split."""
+        """AUC(t) at the 25th, 50th and 75th percentiles of the event times of the chosen split (None when not
+        estimable)."""
         rows = self.rows()
+        if self.not_estimable():
+            return None
 
         def compute():
             t, e = rows.time.to_numpy(), rows.event.to_numpy().astype(bool)
@@ -101,15 +121,28 @@ class SurvivalStore(PredictionStore):
     # ------------------------------------------------------------------ figures
     @param.depends("cohort", "split", "model", "cutoff_method", "percentile", "horizon", "cutoff")
     def km_plot(self):
+        if msg := self.km_problem():
+            return placeholder(f"Kaplan-Meier · {self.model}: {msg}", "Time", "Survival")
         return self.kaplan_meier().plot().opts(frame_width=460, frame_height=340, legend_position="top_right",
                                                title=f"Kaplan-Meier · {self.model} · {self.split}")
 
+    def km_problem(self) -> str | None:
+        """Why there are no Kaplan-Meier curves (no rows in the split, or no cut-off), or None."""
+        msg = self.not_estimable()
+        return msg if msg and "no usable rows" in msg else self.cutoff_problem()
+
+    def at_risk_table(self) -> pd.DataFrame:
+        return pd.DataFrame() if self.km_problem() else self.kaplan_meier().at_risk_table()
+
     def figures(self) -> dict:
-        td = self.td_auc()
-        out = {"Kaplan-Meier": self.km_plot(), "Numbers at risk": self.kaplan_meier().at_risk_table(),
-               "C-index": self.concordance().to_frame()}
+        td, c = self.td_auc(), self.concordance()
+        out = {"Kaplan-Meier": self.km_plot(), "Numbers at risk": self.at_risk_table(),
+               "C-index": c.to_frame() if c is not None else pd.DataFrame(
+                   [{"estimate": np.nan, "problem": self.not_estimable()}])}
         if td is not None:
             out["Time-dependent AUC"] = td.plot()
+        if len(problems := self.selection_problems()):
+            out["Input problems"] = problems
         return out
 
 
@@ -126,10 +159,13 @@ class SurvivalPage(pn.viewable.Viewer):
     @param.depends(*_SELECTION)
     def _summary(self) -> str:
         s = self.store
+        if msg := s.km_problem():
+            return f"**{s.model} · {s.split}: {msg}**"
         km = s.kaplan_meier()
         hr = s.hazard_ratio()
         _, fitted_on = s.fit_rows()
-        lr = f"log-rank p = {km.logrank.p_value:.3g}" if km.logrank is not None else "one group only"
+        lr = (f"log-rank p = {km.logrank.p_value:.3g}" if km.logrank is not None else
+              f"log-rank: {s.not_estimable() or 'not estimable (one group only, or no overlap in follow-up)'}")
         hr_text = (f"HR high vs low {hr.hr:.2f} (95% CI {hr.hr_lower:.2f}–{hr.hr_upper:.2f})" if hr is not None
                    else "HR: not estimable (a group is empty or has no events)")
         return (f"Cut-off **{s.risk_groups().cutoff_[0]:.3g}** ({s.cutoff_method}, fitted on the {fitted_on}, "
@@ -137,13 +173,23 @@ class SurvivalPage(pn.viewable.Viewer):
 
     @param.depends(*_SELECTION)
     def _at_risk(self) -> pd.DataFrame:
-        return self.store.kaplan_meier().at_risk_table()
+        return self.store.at_risk_table()
+
+    @param.depends("store.cohort", "store.split", "store.model")
+    def _problems(self) -> str:
+        return problems_markdown(self.store)
+
+    @param.depends("store.cohort")
+    def _problem_table(self):
+        return problem_pane(self.store.selection_problems())
 
     @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
     def _discrimination(self):
         s = self.store
         c = s.concordance()
         td = s.td_auc()
+        if c is None:
+            return pn.Column(pn.pane.Markdown(f"**Harrell C-index: {s.not_estimable()}**"))
         parts = [pn.pane.Markdown(f"**Harrell C-index {c.estimate:.3f}** (95% CI {c.ci_low:.3f}–{c.ci_high:.3f}, "
                                   f"{c.n_bootstraps} resamples)")]
         if td is not None:
@@ -162,11 +208,13 @@ class SurvivalPage(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown(f"## Survival\nRisk score = the model's score (higher = earlier event). {AVERAGING_NOTE}",
                              sizing_mode="stretch_width"),
-            pn.Row(widgets, pn.Column(self._km(), self._discrimination)), sizing_mode="stretch_width")
+            pn.Row(widgets, pn.Column(self._km(), self._discrimination)), self._problem_table,
+            sizing_mode="stretch_width")
 
     def _km(self):
         """Panes that update in place (no new Bokeh models when a widget moves): summary, KM plot, at-risk table."""
         return pn.Column(pn.pane.Markdown(self._summary, sizing_mode="stretch_width"),
+                         pn.pane.Markdown(self._problems, sizing_mode="stretch_width"),
                          pn.pane.HoloViews(hv.DynamicMap(self.store.km_plot), linked_axes=False),
                          pn.pane.Markdown("Numbers at risk"),
                          pn.pane.DataFrame(self._at_risk, sizing_mode="stretch_width"))

@@ -336,7 +336,7 @@ def test_warm_up_fills_the_shared_cache_for_every_selection(predictions, monkeyp
                 for split in store.param.split.objects:
                     store.param.update(model=model, split=split)
                     store.figures()
-    assert any(key[0] == "RocStore" for key in _store._SHARED[(id(table), "label")][3])
+    assert any(key[0] == "RocStore" for key in _store._SHARED[(id(table), "label")][-1])
 
 
 def test_calibration_split_switch_updates_the_rendered_page_in_place(calibration):
