@@ -16,20 +16,26 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from radlab.errors import EXIT_FAILED_CASES, RadlabError
 from radlab.io._geometry import same_geometry, to_sitk
 
-__all__ = ["CaseFailure", "case_pairs", "compute_case", "fingerprint", "record_name"]
+__all__ = ["CaseFailure", "case_pairs", "compute_case", "error_row", "fingerprint", "record_name", "source_sha256",
+           "write_record"]
 
+log = logging.getLogger(__name__)
 SEP = "__"  # image__mask__feature
 _EXTRACTORS: dict[str, Any] = {}
+_DETACHED = re.compile(rb"^\s*(?:ElementDataFile\s*=|data ?file\s*:)\s*(\S.*?)\s*$", re.M | re.I)
 
 
-class CaseFailure(Exception):
-    """A case that cannot be extracted; ``file`` names the file at fault."""
+class CaseFailure(RadlabError):
+    """A case that cannot be extracted (it goes to the error table; the others complete); ``file`` names the
+    file at fault."""
 
-    def __init__(self, message: str, file: str = ""):
-        super().__init__(message)
-        self.file = file
+    exit_code = EXIT_FAILED_CASES
+
+    def __init__(self, message: str, file: str = "", *, case: str = ""):
+        super().__init__(message, file=file, case=case)
 
 
 def case_pairs(ds: xr.Dataset, pairs=None) -> list[tuple[str, str]]:
@@ -61,42 +67,83 @@ def case_pairs(ds: xr.Dataset, pairs=None) -> list[tuple[str, str]]:
     return out
 
 
-def _file_stat(path: str) -> str | None:
+def _source_files(path: Path) -> list[Path]:
+    """The files whose bytes make a source: the file; a folder's files (a DICOM series); a .mhd/.nhdr header
+    and its detached data file (or, for a list or pattern of data files, every file next to it)."""
+    if path.is_dir():
+        return sorted(f for f in path.iterdir() if f.is_file())
+    if path.suffix.lower() in (".mhd", ".nhdr"):
+        with open(path, "rb") as fh:
+            m = _DETACHED.search(fh.read(1 << 16))
+        if m and m.group(1).upper() not in (b"LOCAL",):
+            data = path.parent / m.group(1).decode("utf-8", "replace")
+            others = [data] if data.is_file() else sorted(f for f in path.parent.iterdir() if f.is_file() and f != path)
+            return [path, *others]
+    return [path]
+
+
+def source_sha256(path: str) -> str | None:
+    """SHA-256 of a source's bytes (None if it does not exist): ``sha256sum`` of a single file; for a folder
+    (DICOM series) or a header with a detached data file, the SHA-256 of each file's name and SHA-256 in name
+    order. SHA-256 runs at over 1 GB/s on CPUs with SHA extensions (faster than BLAKE2b there)."""
     p = Path(path)
-    if p.is_file():
-        st = p.stat()
-        return f"{st.st_size}:{st.st_mtime_ns}"
-    if p.is_dir():
-        entries = sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in p.iterdir() if f.is_file())
-        return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]
-    return None
+    if not p.exists():
+        return None
+    files = _source_files(p)
+    digests = []
+    for f in files:
+        with open(f, "rb") as fh:
+            digests.append(hashlib.file_digest(fh, "sha256"))
+    if len(files) == 1 and files[0] == p:
+        return digests[0].hexdigest()
+    h = hashlib.sha256()
+    for f, d in zip(files, digests):
+        h.update(f.name.encode() + b"\0" + d.digest())
+    return h.hexdigest()
 
 
-def fingerprint(ds: xr.Dataset, variables) -> dict[str, str]:
-    """Cheap identity of each variable's data: source path + size + mtime, or a hash of in-memory voxels."""
+def fingerprint(ds: xr.Dataset, variables) -> dict[str, dict[str, str]]:
+    """Identity of each variable's data (the cache key): the SHA-256 of its source's bytes (see
+    :func:`source_sha256`) and a token of its data and attributes (the dask graph that reads or derives it,
+    or a hash of in-memory voxels), so changed bytes, another label or ROI of the same file, or a
+    preprocessing step give another record. Raises :class:`CaseFailure` if a source cannot be read."""
     import dask.base
 
     out = {}
     for v in variables:
-        src = ds[v].attrs.get("source")
-        stat = _file_stat(src) if src else None
-        out[v] = f"{src}:{stat}" if stat else dask.base.tokenize(ds[v].data)
+        da = ds[v]
+        entry = {"token": dask.base.tokenize(da.data, sorted(da.attrs.items(), key=lambda kv: str(kv[0])))}
+        src = da.attrs.get("source")
+        if src:
+            try:
+                digest = source_sha256(str(src))
+            except OSError as exc:
+                raise CaseFailure(f"cannot read {v!r} from {src}: {exc.strerror or exc}", str(src)) from None
+            if digest is not None:
+                entry |= {"file": str(src), "sha256": digest}
+        out[v] = entry
     return out
 
 
-def record_name(case: str, fp: dict[str, str]) -> str:
-    """Cache file name for a case: readable id + hash of its sources' fingerprint."""
-    key = hashlib.sha256(json.dumps([case, sorted(fp.items())]).encode()).hexdigest()[:12]
+def record_name(case: str, fp: dict[str, dict[str, str]]) -> str:
+    """Cache file name for a case: readable id + hash of its variables' fingerprint."""
+    key = hashlib.sha256(json.dumps([case, sorted(fp.items())], sort_keys=True).encode()).hexdigest()[:12]
     return f"{re.sub(r'[^A-Za-z0-9._-]', '_', case)[:80]}-{key}.json"
 
 
-def _sha256(path: str) -> str:
-    p, h = Path(path), hashlib.sha256()
-    for f in ([p] if p.is_file() else sorted(x for x in p.iterdir() if x.is_file())):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
+def write_record(path: str, record: dict[str, Any]) -> bool:
+    """Write a cache record atomically (temporary file + ``os.replace``: a killed run leaves either nothing or
+    a whole record); False, with a logged warning, if the cache folder cannot be written."""
+    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        Path(tmp).write_text(json.dumps(record))
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        log.warning("features: cannot write the cache record %s of case %r (%s); the case is not cached",
+                    path, record.get("case"), exc)
+        return False
+    return True
 
 
 def _load(ds: xr.Dataset, var: str) -> xr.DataArray:
@@ -107,9 +154,10 @@ def _load(ds: xr.Dataset, var: str) -> xr.DataArray:
         with dask.config.set(scheduler="synchronous"):
             values = np.asarray(da.values)
     except Exception as exc:
-        raise CaseFailure(f"cannot read {var!r}: {exc}", da.attrs.get("source", "")) from None
-    out = xr.DataArray(values, dims=("z", "y", "x"), attrs=da.attrs, name=var)
-    return out
+        source = da.attrs.get("source", "")
+        raise CaseFailure(f"cannot read {var!r}{f' from {source}' if source else ''}: {exc}",
+                          getattr(exc, "file", "") or source) from None
+    return xr.DataArray(values, dims=("z", "y", "x"), attrs=da.attrs, name=var)
 
 
 def _pyradiomics(params: dict, key: str):
@@ -146,27 +194,73 @@ def _one_itk_thread_per_task() -> None:
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
+def _check_mask(mask: xr.DataArray, label: int) -> np.ndarray:
+    """The ROI (voxels equal to ``label``) of a mask, or :class:`CaseFailure` saying why there is none."""
+    values, file = mask.values, mask.attrs.get("source", "")
+    if values.dtype.kind == "f":
+        fractional = values != np.rint(values)  # NaN too
+        if fractional.any():
+            raise CaseFailure(
+                f"mask {mask.name!r} has {int(fractional.sum())} voxels that are not whole numbers (e.g. "
+                f"{', '.join(f'{v:g}' for v in np.unique(values[fractional])[:3])}): a probability map or an "
+                f"interpolated mask? Threshold it (the catalog mask's 'threshold') or resample masks with nearest "
+                f"neighbour", file)
+    roi = values == label
+    if not roi.any():
+        present = [v.item() for v in np.unique(values) if v != 0]
+        if not present:
+            raise CaseFailure(f"mask {mask.name!r} is empty (every voxel is 0; no voxel with label {label})", file)
+        raise CaseFailure(f"mask {mask.name!r} has no voxel with label {label} (the parameters' setting 'label'); "
+                          f"labels present: {present}. Set 'label' to the one you mean", file)
+    return roi
+
+
+def _check_image(image: xr.DataArray, roi: np.ndarray) -> None:
+    if image.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(image.values)
+    if bad.any():
+        raise CaseFailure(f"image {image.name!r} has {int(bad.sum())} NaN or infinite voxels ({int(bad[roi].sum())} "
+                          f"inside the ROI): its features would be NaN or wrong. Fix or exclude those voxels",
+                          image.attrs.get("source", ""))
+
+
 def _extract_pair(image: xr.DataArray, mask: xr.DataArray, params: dict, key: str, backend: str) -> dict[str, float]:
     label = int(params.get("setting", {}).get("label", 1))
-    if not np.any(mask.values == label):
-        raise CaseFailure(f"mask {mask.name!r} is empty (no voxel with label {label})", mask.attrs.get("source", ""))
+    mask_file = mask.attrs.get("source", "")
+    roi = _check_mask(mask, label)
     diffs = same_geometry(image.attrs, mask.attrs, shape_a=image.shape, shape_b=mask.shape)
     if diffs:
-        raise CaseFailure(f"mask {mask.name!r} does not lie on image {image.name!r}: " + "; ".join(diffs),
-                          mask.attrs.get("source", ""))
+        raise CaseFailure(f"mask {mask.name!r} does not lie on image {image.name!r}: " + "; ".join(diffs), mask_file)
+    _check_image(image, roi)
     img = to_sitk(image.astype(np.float32) if image.dtype == np.float16 else image)
     msk = to_sitk(mask.copy(data=np.rint(mask.values).astype(np.uint32)) if mask.dtype.kind == "f" else mask)
-    if backend == "mirp":
-        from radlab.features._mirp import mirp_features
+    try:
+        if backend == "mirp":
+            from radlab.features._mirp import mirp_features
 
-        return mirp_features(img, msk, params, label=label)
-    result = _pyradiomics(params, key).execute(img, msk, label=label)
-    return {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
+            values = mirp_features(img, msk, params, label=label)
+        else:
+            result = _pyradiomics(params, key).execute(img, msk, label=label)
+            values = {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
+    except Exception as exc:
+        text = str(exc).strip() or type(exc).__name__
+        if re.search(r"segmented voxel|too few dimensions|too small", text):
+            text = (f"the ROI (label {label}) has {int(roi.sum())} voxel(s), too few ({text}); features need an ROI "
+                    f"extending in at least 'minimumROIDimensions' (default 2) directions: check the mask")
+        raise CaseFailure(f"{backend} cannot extract image {image.name!r} ({image.attrs.get('source') or 'in memory'}) "
+                          f"with mask {mask.name!r}: {text}", mask_file) from None
+    if not values:
+        raise CaseFailure(f"{backend} computed no features for image {image.name!r} with mask {mask.name!r} (check "
+                          f"the parameters' imageType and featureClass)", mask_file)
+    return values
 
 
 def compute_case(case: str, holder, pairs: list[tuple[str, str]], params: dict, key: str, backend: str,
-                 out_path: str | None) -> dict[str, Any]:
-    """Extract one case; write its record atomically to ``out_path``. Never raises: failures are returned."""
+                 out_path: str | None, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Extract one case; write its record (features and ``sources``, the files and SHA-256 the client read
+    for its fingerprint) atomically to ``out_path``. Never raises for a bad case: failures are returned as
+    an error row naming the case and the file."""
     _one_itk_thread_per_task()
     ds = holder.ds
     features: dict[str, float] = {}
@@ -178,16 +272,27 @@ def compute_case(case: str, holder, pairs: list[tuple[str, str]], params: dict, 
                     loaded[v] = _load(ds, v)
             values = _extract_pair(loaded[img], loaded[msk], params, key, backend)
             features.update({f"{img}{SEP}{msk}{SEP}{k}": v for k, v in values.items()})
-        sources = {v: {"file": ds[v].attrs["source"], "sha256": _sha256(ds[v].attrs["source"])}
-                   for v in loaded if ds[v].attrs.get("source") and Path(ds[v].attrs["source"]).exists()}
     except Exception as exc:  # a failing case must not stop the others
-        return {"case": case, "error": {"case": case, "file": getattr(exc, "file", ""), "message": str(exc)}}
+        return {"case": case, "error": error_row(case, exc)}
     record = {"case": case, "features": features, "sources": sources}
     if out_path is not None:
-        tmp = f"{out_path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-        Path(tmp).write_text(json.dumps(record))
-        os.replace(tmp, out_path)  # atomic: a killed run leaves either nothing or a whole record
+        write_record(out_path, record)
     return record
+
+
+_PATH = re.compile(r"(/[^\s:;()'\"]+)")
+
+
+def error_row(case: str, exc: BaseException) -> dict[str, str]:
+    """The error-table row of a failed case: case, file at fault, a message that names the case."""
+    file = getattr(exc, "file", "") or getattr(exc, "filename", "") or ""
+    if not file:
+        m = _PATH.search(str(exc))
+        file = m.group(1) if m else ""
+    message = str(exc) if isinstance(exc, RadlabError) else f"{type(exc).__name__}: {exc}"
+    if f"case {case!r}" not in message:
+        message = f"case {case!r}: {message}"
+    return {"case": case, "file": str(file), "message": message}
 
 
 class Holder:

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import os
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 
-from radlab.features._case import CaseFailure, Holder, case_pairs, compute_case, fingerprint, record_name
+from radlab.errors import InputError
+from radlab.features._case import (CaseFailure, Holder, case_pairs, compute_case, error_row, fingerprint, record_name,
+                                   write_record)
 from radlab.features._params import load_params, param_hash
 
 __all__ = ["extract", "errors", "default_cache", "local_cluster"]
 
 log = logging.getLogger(__name__)
 BACKENDS = ("pyradiomics", "mirp")
-_PATH = re.compile(r"(/[^\s:;()'\"]+)")
+_RECORD_KEYS = ("case", "features", "sources")
 
 
 def default_cache() -> Path:
@@ -47,18 +51,51 @@ def _cases(cohort, ids) -> Iterable[tuple[str, Any]]:
             except Exception as exc:
                 yield str(case), exc
     else:
-        wanted = None if ids is None else {str(i) for i in ids}
+        wanted = None if ids is None else [str(i) for i in ids]
+        seen = set()
         for case, ds in cohort:
             if wanted is None or str(case) in wanted:
+                seen.add(str(case))
                 yield str(case), ds
+        for case in (wanted or []):
+            if case not in seen:
+                yield case, CaseFailure(f"case {case!r} (in 'ids') is not among the cases given", case=case)
 
 
-def _error_row(case: str, exc: BaseException) -> dict[str, str]:
-    file = getattr(exc, "file", "") or getattr(exc, "filename", "") or ""
-    if not file:
-        m = _PATH.search(str(exc))
-        file = m.group(1) if m else ""
-    return {"case": case, "file": str(file), "message": str(exc)}
+def _record_problem(record: Any, case: str) -> str | None:
+    """What is wrong with a cache record read back for ``case`` (None if it is whole)."""
+    if not isinstance(record, dict):
+        return f"not a record (a JSON {type(record).__name__})"
+    missing = [k for k in _RECORD_KEYS if k not in record]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if record["case"] != case:
+        return f"the record of another case ({record['case']!r})"
+    if not isinstance(record["features"], dict) or not isinstance(record["sources"], dict):
+        return "not a mapping of features and sources"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in record["features"].values()):
+        return "holding a feature value that is not a number"
+    return None
+
+
+def _read_record(path: Path, case: str) -> dict | None:
+    """The cache record of ``case`` at ``path``; None if there is none, or if it is corrupt or partial (bad
+    JSON, missing keys, another case's, truncated): that is logged, naming the file and the case, and the
+    record is deleted so the case is recomputed."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or UTF-8
+        problem = f"unreadable ({exc})"
+    else:
+        problem = _record_problem(record, case)
+        if problem is None:
+            return record
+    log.warning("features: cache record %s of case %r is %s; deleting it and recomputing the case", path, case, problem)
+    with contextlib.suppress(OSError):  # gone already, or not deletable: the new record then is not cached
+        path.unlink()
+    return None
 
 
 def local_cluster(n_workers: int | None = None, **kwargs):
@@ -106,23 +143,29 @@ def _client(scheduler, n_workers):
 
 
 def _run(todo, params, key, backend, scheduler, n_workers, progress) -> Iterable[dict]:
+    """Each case's result as it finishes. Every finished case's record is in the cache when its result is
+    yielded, so an interrupt (Ctrl-C) loses only the cases in flight; on a cluster it also cancels the
+    remaining tasks and closes the cluster (or client) this call started."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo), desc="features", disable=not progress)
     if scheduler == "sync":
-        for case, ds, pairs, path in todo:
-            yield compute_case(case, Holder(ds), pairs, params, key, backend, path)
-            bar.update()
-        bar.close()
+        try:
+            for case, ds, pairs, path, sources in todo:
+                yield compute_case(case, Holder(ds), pairs, params, key, backend, path, sources)
+                bar.update()
+        finally:
+            bar.close()
         return
     from distributed import as_completed
 
     client, closers = _client(scheduler, n_workers)
+    futures = []
     try:
-        cases, holders, pairs, paths = zip(*[(c, Holder(ds), p, path) for c, ds, p, path in todo])
+        cases, holders, pairs, paths, sources = zip(*[(c, Holder(ds), p, path, src) for c, ds, p, path, src in todo])
         keys = [f"radlab-features-{key}-{i}-{case}" for i, case in enumerate(cases)]
-        futures = client.map(_on_worker, cases, holders, pairs, paths, params=params, param_key=key, backend=backend,
-                             key=keys, pure=False)  # one graph update for all cases
+        futures = client.map(_on_worker, cases, holders, pairs, paths, sources, params=params, param_key=key,
+                             backend=backend, key=keys, pure=False)  # one graph update for all cases
         where = {f.key: (case, path) for f, case, path in zip(futures, cases, paths)}
         for future in as_completed(futures):
             yield _outcome(future, *where[future.key])
@@ -130,22 +173,47 @@ def _run(todo, params, key, backend, scheduler, n_workers, progress) -> Iterable
             bar.update()
     finally:
         bar.close()
+        pending = [f for f in futures if not f.done()]
+        if pending and not closers:  # a cluster this call did not start keeps running: leave it no work
+            client.cancel(pending)
         for c in closers:
             c.close()
 
 
-def _on_worker(case, holder, pairs, path, *, params, param_key, backend):
-    return compute_case(case, holder, pairs, params, param_key, backend, path)
+def _on_worker(case, holder, pairs, path, sources, *, params, param_key, backend):
+    return compute_case(case, holder, pairs, params, param_key, backend, path, sources)
 
 
 def _outcome(future, case: str, path: str | None) -> dict:
     """A finished task's result: the record the worker wrote to the cache when this machine sees it (no
-    transfer from the worker), else the task's value (a failed case's error row travels that way)."""
+    transfer from the worker), else the task's value (a failed case's error row travels that way). A record
+    that is corrupt when read back is replaced by the task's value."""
     if future.status == "error":  # compute_case never raises: the task itself failed (e.g. its worker died)
-        return {"case": case, "error": _error_row(case, future.exception())}
+        return {"case": case, "error": error_row(case, future.exception())}
     if path is not None and Path(path).exists():
-        return json.loads(Path(path).read_text())
+        record = _read_record(Path(path), case)
+        if record is not None:
+            return record
+        record = future.result()
+        if "error" not in record:
+            write_record(path, record)
+        return record
     return future.result()
+
+
+def _cache_folder(cache, key: str, meta: dict) -> Path | None:
+    """``<cache>/<parameter hash>`` (created, with its params.json), or None without a cache."""
+    if cache is False:
+        return None
+    folder = Path(cache if cache not in (None, True) else default_cache()) / key
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "params.json").write_text(json.dumps(meta, indent=1, default=str))
+    except OSError as exc:
+        raise InputError(f"The feature cache folder {folder} cannot be written ({exc.strerror or exc}); give another "
+                         f"'cache' folder (radlab extract --cache) or disable the cache (cache=False, --no-cache).",
+                         file=str(folder)) from None
+    return folder
 
 
 def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None, cache: str | Path | bool | None = None,
@@ -159,13 +227,15 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
         Cases as :meth:`radlab.cohort.Cohort.case` gives them: image variables (attr ``role="image"``)
         and masks (``role="mask"``, attr ``image``) with geometry attrs.
     params : str, path or dict
-        A preset (``"ct"``, ``"mr"``, ``"demo"``), a pyradiomics YAML file or its dict.
+        A preset (``"ct"``, ``"mr"``, ``"demo"``), a pyradiomics YAML file or its dict; validated once before
+        any case runs (see :func:`load_params`).
     scheduler : None, str, distributed.Client or "sync"
         A dask.distributed scheduler address or client; ``None`` uses ``$RADLAB_SCHEDULER`` or starts a
         :func:`local_cluster` (``n_workers`` processes, one thread each); ``"sync"`` runs in this process.
     cache : path, None or False
         Folder of per-case records (default :func:`default_cache`); ``False`` disables caching. A case
-        whose record exists for these parameters and unchanged source files is not recomputed.
+        whose record exists for these parameters and the same source bytes (SHA-256) is not recomputed; a
+        corrupt record is reported, deleted and recomputed.
     backend : {"pyradiomics", "mirp"}
     ids : case ids to extract (default: all).
     pairs : list of (image, mask) variable names (default: each mask with its image and the other images
@@ -174,8 +244,14 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
     Returns
     -------
     DataFrame indexed by case, columns ``<image>__<mask>__<feature>``. ``df.attrs["provenance"]`` holds
-    extractor, version, parameter hash, parameters, per-case source hashes and what was computed or read
-    from the cache; ``df.attrs["errors"]`` the failing cases (see :func:`errors`).
+    extractor, version, parameter hash, parameters, per-case sources (file and SHA-256), what was computed
+    or read from the cache and ``nan_features`` (per case, the features the backend returned as NaN or
+    infinite: they stay NaN, never 0); ``df.attrs["errors"]`` the failing cases (see :func:`errors`).
+
+    Bad parameters or options raise :class:`radlab.errors.InputError` before any case runs. A failing case
+    never raises: it goes to the error table and the others complete, so a table with no rows means that
+    nothing was produced (every case failed, or none was selected). An interrupt (Ctrl-C) propagates after
+    every finished case is in the cache; the rerun computes only the rest.
 
     Examples
     --------
@@ -190,52 +266,66 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
     64.0
     """
     if backend not in BACKENDS:
-        raise ValueError(f"The 'backend' parameter of extract must be one of {BACKENDS}. Got {backend!r} instead.")
+        raise InputError(f"The 'backend' parameter of extract must be one of {BACKENDS}. Got {backend!r} instead.")
     spec = load_params(params)
     version = _version(backend)
     key = param_hash(spec, backend=backend, version=version)
-    folder = None if cache is False else Path(cache if cache not in (None, True) else default_cache()) / key
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "params.json").write_text(json.dumps({"backend": backend, "version": version, "params": spec},
-                                                       indent=1, default=str))
+    folder = _cache_folder(cache, key, {"backend": backend, "version": version, "params": spec})
     order, rows, sources, errs, todo, cached = [], {}, {}, [], [], []
     for case, ds in _cases(cohort, ids):
+        if case in order:
+            errs.append(error_row(case, CaseFailure(f"case id {case!r} is given more than once; only its first "
+                                                    f"occurrence is extracted", case=case)))
+            continue
         order.append(case)
         if isinstance(ds, BaseException):
-            errs.append(_error_row(case, ds))
+            errs.append(error_row(case, ds))
             continue
         try:
+            if not isinstance(ds, xr.Dataset):
+                raise CaseFailure(f"case {case!r} is a {type(ds).__name__}, not an xarray.Dataset of images and masks")
             case_p = case_pairs(ds, pairs)
             fp = fingerprint(ds, sorted({v for p in case_p for v in p}))
         except CaseFailure as exc:
-            errs.append(_error_row(case, exc))
+            errs.append(error_row(case, exc))
             continue
         path = None if folder is None else folder / record_name(case, fp)
-        if path is not None and path.exists():
-            record = json.loads(path.read_text())
+        record = None if path is None else _read_record(path, case)
+        if record is not None:
             rows[case], sources[case] = record["features"], record["sources"]
             cached.append(case)
         else:
-            todo.append((case, ds, case_p, None if path is None else str(path)))
+            files = {v: {"file": e["file"], "sha256": e["sha256"]} for v, e in fp.items() if "sha256" in e}
+            todo.append((case, ds, case_p, None if path is None else str(path), files))
     computed = []
-    for result in _run(todo, spec, key, backend, scheduler, n_workers, progress) if todo else ():
-        if "error" in result:
-            errs.append(result["error"])
-        else:
-            rows[result["case"]], sources[result["case"]] = result["features"], result["sources"]
-            computed.append(result["case"])
+    try:
+        with contextlib.closing(_run(todo, spec, key, backend, scheduler, n_workers, progress)) as results:
+            for result in results if todo else ():
+                if "error" in result:
+                    errs.append(result["error"])
+                else:
+                    rows[result["case"]], sources[result["case"]] = result["features"], result["sources"]
+                    computed.append(result["case"])
+    except KeyboardInterrupt:
+        log.warning("features: interrupted after %d of %d cases; they are in the cache%s, a rerun computes the rest",
+                    len(computed), len(todo), "" if folder is None else f" ({folder})")
+        raise
     position = {c: i for i, c in enumerate(order)}
     errs.sort(key=lambda e: position.get(e["case"], len(order)))
     for e in errs:
         log.warning("features: case %s failed: %s (%s)", e["case"], e["message"], e["file"])
     index = [c for c in order if c in rows]
+    nan_features = {c: sorted(k for k, v in rows[c].items() if not math.isfinite(v)) for c in index}
+    nan_features = {c: names for c, names in nan_features.items() if names}
+    if nan_features:
+        log.warning("features: %d case(s) have NaN or infinite feature values (kept as NaN; provenance['nan_features'] "
+                    "lists them): %s", len(nan_features), ", ".join(f"{c}: {len(v)}" for c, v in nan_features.items()))
     df = pd.DataFrame.from_dict({c: rows[c] for c in index}, orient="index")
     df = df.reindex(index=pd.Index(index, name="case"))
     df.attrs["provenance"] = {
         "extractor": backend, "version": version, "param_hash": key, "params": spec,
         "cache": None if folder is None else str(folder), "sources": sources,
-        "computed": computed, "cached": cached,
+        "computed": computed, "cached": cached, "nan_features": nan_features,
     }
     df.attrs["errors"] = errs
     return df

@@ -181,8 +181,9 @@ def _number_settings() -> frozenset[str]:
 
 
 def _is_number(value: Any) -> bool:
+    """A number, a list of numbers, or None (pyradiomics' "not set")."""
     values = value if isinstance(value, list) else [value]
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return value is None or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _silent_problems(params: dict[str, Any]) -> list[str]:

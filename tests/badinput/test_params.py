@@ -141,6 +141,7 @@ def test_a_good_file_and_the_presets_load(tmp_path):
     path = tmp_path / "good.yaml"
     path.write_text(GOOD)
     assert load_params(path)["setting"] == {"binCount": 16}
+    assert load_params({"setting": {"minimumROISize": None}})["setting"] == {"minimumROISize": None}  # "not set"
     for preset in ("ct", "mr", "demo"):
         assert load_params(preset)["imageType"]
     df = extract([("c0", _case(0))], path, scheduler="sync", cache=False, progress=False)
