@@ -54,7 +54,10 @@ def as_binary(y_true, name: str, owner: str, *, pos_label=None, require_both: bo
         if y.dtype.kind in "biuf" and len(y) and set(np.unique(y).tolist()) <= {-1, 1} and -1 in y:
             out = y == 1
         else:
-            out = check_outcome(y, "label", name=name, owner=owner)
+            try:
+                out = check_outcome(y, "label", name=name, owner=owner)
+            except InputError as exc:
+                raise InputError(f"{exc} (or pass pos_label to say which class is positive)") from None
     else:
         classes = np.unique(y)
         if len(classes) > 2:

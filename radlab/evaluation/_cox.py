@@ -73,7 +73,7 @@ class CoxTable:
                 raise InputError(f"The '{c}' covariate given to {owner} is not numeric (e.g. {frame[c].iloc[0]!r}); "
                                  "encode it as numbers (e.g. one-hot) first.")
             if frame[c].nunique() < 2:
-                raise InputError(f"The '{c}' covariate given to {owner} is constant ({frame[c].iloc[0]!r} in every "
+                raise InputError(f"The '{c}' covariate given to {owner} is constant ({frame[c].iloc[0]} in every "
                                  "row); its hazard ratio is not estimable: leave it out.")
         cph = CoxPHFitter(penalizer=penalizer, alpha=1 - level)
         try:

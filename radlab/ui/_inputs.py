@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["PREDICTION_COLUMNS", "PROBLEM_COLUMNS", "Pseudonymiser", "average_predictions", "check_predictions",
-           "example_predictions", "fit_rows", "problems_for", "read_predictions", "selection_problem",
-           "validate_predictions"]
+__all__ = ["PREDICTION_COLUMNS", "PROBLEM_COLUMNS", "Pseudonymiser", "average_predictions", "example_predictions",
+           "fit_rows", "problems_for", "read_predictions", "selection_problem", "validate_predictions"]
 
 from radlab.errors import InputError
 from radlab.outcomes import column_problem, outcome_problems
@@ -22,11 +21,6 @@ TRAINING_SPLITS = ("train",)
 PROBLEM_COLUMNS = ["cohort", "model", "split", "rows", "problem", "affects"]
 _IDS = ["cohort", "split", "model", "case"]
 _LABEL_PAGES, _SURVIVAL_PAGES, _ALL_PAGES = "ROC, calibration", "survival", "all pages"
-
-
-def check_predictions(table: pd.DataFrame, owner: str) -> pd.DataFrame:
-    """The usable rows of a predictions table (:func:`validate_predictions`, problems left out)."""
-    return validate_predictions(table, owner)[0]
 
 
 def validate_predictions(table: pd.DataFrame, owner: str) -> tuple[pd.DataFrame, pd.DataFrame]:
