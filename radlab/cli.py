@@ -15,12 +15,12 @@ import traceback
 from pathlib import Path
 
 from radlab.cli_args import at_least, port_number
-from radlab.errors import EXIT_BAD_INPUT, EXIT_FAILED_CASES, EXIT_INTERNAL, EXIT_INTERRUPTED, RadlabError
+from radlab.errors import EXIT_BAD_INPUT, EXIT_FAILED_CASES, EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, RadlabError
 
 __all__ = ["main"]
 
 # modules that add their own verbs: each has add_parser(subparsers) setting func=...
-_PLUGINS = ("radlab.cli_extract", "radlab.cli_ui")
+_PLUGINS = ("radlab.cli_extract", "radlab.cli_ui", "radlab.cli_archive")
 
 
 def _catalog(args) -> int:
@@ -55,7 +55,7 @@ def _info(args) -> int:
         for col in cohort.batch:
             print(f"{col}:", ", ".join(f"{k} ({v})" for k, v in clinical[col].value_counts().sort_index().items()))
     if cohort.spec.images:
-        _print_acquisition(cohort, progress=not args.quiet)
+        _print_acquisition(cohort, progress=not args.quiet, hint=not args.check)
     problems = cohort.check(voxels=True, progress=not args.quiet) if args.check else cohort.problems
     if len(problems):
         print(f"{len(problems)} problem(s):")
@@ -65,17 +65,16 @@ def _info(args) -> int:
     return 0
 
 
-def _print_acquisition(cohort, *, progress: bool) -> None:
-    """The first rows of the acquisition table; a header that cannot be read is named, and --check goes on."""
-    try:
-        acq = cohort.acquisition(progress=progress)
-    except RadlabError as exc:
-        print(f"acquisition: not shown, {one_line(exc)} (radlab info --check lists every problem)")
-        return
+def _print_acquisition(cohort, *, progress: bool, hint: bool) -> None:
+    """The first rows of the acquisition table and how many headers could not be read (--check lists them)."""
+    acq = cohort.acquisition(progress=progress)  # never raises for a case: unreadable headers are in attrs
     cols = [c for c in ("vendor", "model", "field_strength", "slice_thickness", "spacing_x", "spacing_z")
             if acq[c].notna().any()]
     print("acquisition (per image, first rows):")
     print(acq[["case", "image", *cols]].head(8).to_string(index=False))
+    if acq.attrs["problems"]:
+        more = f" (radlab info {cohort.name} --check lists every problem)" if hint else ""
+        print(f"{len(acq.attrs['problems'])} header(s) could not be read{more}")
 
 
 def _data_dir(args) -> Path:
@@ -85,7 +84,15 @@ def _data_dir(args) -> Path:
 def _data(args) -> int:
     from radlab.datasets import build_data
 
-    root = build_data(_data_dir(args), n_cases=args.cases, seed=args.seed)
+    root = _data_dir(args)
+    try:  # a folder that cannot be written fails now, not half-way through the demo cohort
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"data folder {root} cannot be created ({exc.strerror}): choose another with --data or "
+                         "$RADLAB_DATA", file=root) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise InputError(f"data folder {root} is not writable: choose another with --data or $RADLAB_DATA", file=root)
+    root = build_data(root, n_cases=args.cases, seed=args.seed)
     print(f"data ready in {root}")
     return 0
 
@@ -157,12 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException) -> str:
     """An error's message on one line: a multi-line message (a catalog's problems) joined with '; '.
 
     Examples
     --------
-    >>> one_line(ValueError("catalog c.yaml: 2 problem(s)\n  cohort 'a': bad\n  cohort 'b': bad"))
+    >>> _one_line(ValueError("catalog c.yaml: 2 problem(s)\n  cohort 'a': bad\n  cohort 'b': bad"))
     "catalog c.yaml: 2 problem(s); cohort 'a': bad; cohort 'b': bad"
     """
     if isinstance(exc, KeyError) and len(exc.args) == 1:
@@ -187,10 +194,10 @@ def _outcome(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted"
     if isinstance(exc, RadlabError):
-        return exc.exit_code, one_line(exc)
+        return exc.exit_code, _one_line(exc)
     if isinstance(exc, OSError) or (isinstance(exc, ValueError | KeyError | TypeError) and _raised_by_radlab(exc)):
-        return EXIT_BAD_INPUT, one_line(exc)
-    return EXIT_INTERNAL, (f"internal error: {type(exc).__name__}: {one_line(exc)} (rerun with --debug for the "
+        return EXIT_BAD_INPUT, _one_line(exc)
+    return EXIT_INTERNAL, (f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the "
                            "traceback)")
 
 

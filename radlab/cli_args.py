@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["at_least", "port_number"]
+__all__ = ["at_least", "output_file", "port_number"]
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -49,3 +50,22 @@ def port_number(text: str) -> int:
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535; got {text!r}")
     return value
+
+
+def output_file(*suffixes: str) -> Callable[[str], Path]:
+    """An argparse type: a file path ending with one of ``suffixes`` (checked before anything is computed).
+
+    Examples
+    --------
+    >>> output_file(".png", ".svg")("plots/km.SVG")
+    PosixPath('plots/km.SVG')
+    >>> output_file(".parquet", ".csv")("features.xlsx")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must end with .parquet or .csv; got 'features.xlsx'
+    """
+    def parse(text: str) -> Path:
+        if Path(text).suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"must end with {' or '.join(suffixes)}; got {text!r}")
+        return Path(text)
+    return parse

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from radlab.cli_args import at_least
+from radlab.cli_args import at_least, output_file
 
 __all__ = ["add_parser"]
 
@@ -26,6 +26,7 @@ def _export_html(args) -> int:
     from radlab.ui._export import export_html, page_figures
     from radlab.ui._serve import TITLES
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails before the figures are computed
     figures = page_figures(args.page, _inputs(args))
     path = export_html(figures, args.out, title=f"radlab · {TITLES[args.page]}")
     print(f"wrote {path} ({', '.join(figures)})")
@@ -33,13 +34,14 @@ def _export_html(args) -> int:
 
 
 def _export_figure(args) -> int:
+    from radlab.errors import InputError
     from radlab.ui._export import export_figure, page_figures
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     figures = page_figures(args.page, _inputs(args))
     plots = {k: v for k, v in figures.items() if not hasattr(v, "to_csv")}
     if args.figure not in plots:
-        print(f"page {args.page!r} has figures {list(plots)}; got {args.figure!r}", file=sys.stderr)
-        return 2
+        raise InputError(f"page {args.page!r} has the figures {list(plots)}; got {args.figure!r}")
     print(f"wrote {export_figure(plots[args.figure], args.out)}")
     return 0
 
@@ -49,13 +51,14 @@ PAGE_NAMES = ("cohort", "roc", "survival", "calibration", "saliency", "harmonisa
 
 
 def add_parser(sub) -> None:
-    for verb, func, helptext in (("export-html", _export_html, "standalone HTML of a page's figures (no server)"),
-                                 ("export-figure", _export_figure, "one figure of a page as PNG or SVG")):
+    for verb, func, suffixes, helptext in (
+            ("export-html", _export_html, (".html",), "standalone HTML of a page's figures (no server)"),
+            ("export-figure", _export_figure, (".png", ".svg"), "one figure of a page as PNG or SVG")):
         p = sub.add_parser(verb, help=helptext)
         p.add_argument("page", choices=PAGE_NAMES)
         if verb == "export-figure":
             p.add_argument("figure", help="figure title, e.g. ROC, Kaplan-Meier, Calibration")
-        p.add_argument("--out", required=True)
+        p.add_argument("--out", required=True, type=output_file(*suffixes), help=f"output file ({' or '.join(suffixes)})")
         p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
         _predictions_arg(p)
         p.set_defaults(func=func)
