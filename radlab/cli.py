@@ -158,7 +158,13 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_demo)
 
     for name in _PLUGINS:
-        importlib.import_module(name).add_parser(sub)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_parser(sub)
     for p in sub.choices.values():  # --debug after the verb too
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
     return parser
