@@ -15,13 +15,15 @@ TINY_CASES = 30
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory) -> Path:
-    """A data folder with a 30-case demo cohort (2 as DICOM) and the real reference data sets."""
-    from radlab.datasets import fetch_pyradiomics_samples, make_demo_cohort, write_reference_tables
+    """A data folder with a 30-case demo cohort (2 as DICOM) and the real reference data sets (pyradiomics
+    samples, the four lung CTs of cohort lung-ct)."""
+    from radlab.datasets import build_lung_ct, fetch_pyradiomics_samples, make_demo_cohort, write_reference_tables
 
     root = tmp_path_factory.mktemp("radlab-data")
     make_demo_cohort(root / "demo", n_cases=TINY_CASES, n_external=6, n_dicom=2, seed=0, progress=False)
     samples = fetch_pyradiomics_samples(REAL_DATA / "pyradiomics-samples")
     (root / "pyradiomics-samples").symlink_to(samples, target_is_directory=True)
+    (root / "lung-ct").symlink_to(build_lung_ct(REAL_DATA / "lung-ct").resolve(), target_is_directory=True)
     write_reference_tables(root / "tables")
     return root
 

@@ -11,7 +11,7 @@ from radlab.cli import main
 def test_catalog_lists_and_validates(catalog, capsys):
     assert main(["--catalog", str(catalog.path), "catalog"]) == 0
     out = capsys.readouterr().out
-    assert "5 cohorts, valid" in out
+    assert "6 cohorts, valid" in out
     assert "demo " in out and "30 cases" in out and "569 cases" in out and "feature table" in out
 
 
