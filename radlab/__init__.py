@@ -18,6 +18,7 @@ _FUNCTIONS = {
     "open_catalog": "radlab.catalog",
     "open_cohort": "radlab.catalog",
     "view": "radlab.ui.viewer",
+    "notebook": "radlab.ui._notebook",
 }
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS))

@@ -63,6 +63,7 @@ class ImageViewer(pn.viewable.Viewer):
     level = param.Number(default=0.0)
     show_mask = param.Boolean(default=True)
     mask_opacity = param.Number(default=0.4, bounds=(0.0, 1.0))
+    caption = param.String(default="", doc="a line shown above the viewer (radlab.view says which viewer this is)")
 
     def __init__(self, cohort: Cohort, *, pseudonymiser=None, **params):
         """``pseudonymiser`` (a callable id -> shown name, e.g. :class:`radlab.ui.Pseudonymiser`) hides the case
@@ -145,4 +146,5 @@ class ImageViewer(pn.viewable.Viewer):
                                                    "show_mask", "mask_opacity"],
                            widgets={"slice": pn.widgets.IntSlider, "case": pn.widgets.Select},
                            show_name=False, width=260)
-        return pn.Row(widgets, pn.pane.HoloViews(self.plot, linked_axes=False))
+        row = pn.Row(widgets, pn.pane.HoloViews(self.plot, linked_axes=False))
+        return pn.Column(pn.pane.Markdown(f"**{self.caption}**", margin=(0, 10)), row) if self.caption else row

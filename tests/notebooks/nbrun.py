@@ -10,6 +10,7 @@ does) with ``--full``. ``radlab.budget_s`` is the time budget on the tiny test c
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
@@ -62,10 +63,41 @@ def execute(path: Path, *, full: bool = False, env: dict | None = None, timeout:
     return nb, time.perf_counter() - start
 
 
+# what an output would fetch from another host: the BokehJS/Panel loader's URL lists, Bokeh stylesheet links
+# (Panel's component CSS), and script/link/img tags in HTML
+_LOADER = re.compile(r"const (?:js_urls|css_urls|js_modules) = \[([^\]]*)\]")
+_STYLESHEET = re.compile(r'ImportedStyleSheet"[^}]*?"url":"(https?://[^"]+)"')
+_TAG = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(https?://[^"]+)"')
+
+
+def external_resources(nb) -> list[str]:
+    """The URLs on other hosts that the executed notebook's outputs would load (none when rendered offline)."""
+    found = set()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for value in output.get("data", {}).values():
+                if isinstance(value, str):
+                    for loader in _LOADER.finditer(value):
+                        found.update(re.findall(r'"(https?://[^"]+)"', loader.group(1)))
+                    found.update(_STYLESHEET.findall(value), _TAG.findall(value))
+    return sorted(found)
+
+
 def to_html(nb, out: Path) -> None:
+    """Render an executed notebook as one self-contained HTML file: nothing in it loads from another host.
+
+    The template (``offline.html.j2``) leaves out nbconvert's CDN scripts; the figures' JavaScript is in the
+    outputs (``radlab.notebook()`` inlines it). Widget state is dropped, so progress bars show as their text.
+    """
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:  # Panel's empty display handles have nothing to render
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("data", True)]
+    exporter = HTMLExporter(template_file=str(Path(__file__).with_name("offline.html.j2")))
+    body, _ = exporter.from_notebook_node(nb)
     out.write_text(body, encoding="utf-8")
 
 

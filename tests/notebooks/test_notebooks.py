@@ -1,15 +1,15 @@
 """Every curated notebook runs headless top to bottom on the tiny test cohort, within its time budget,
-and follows the notebook conventions (style.md section 5)."""
+follows the notebook conventions (style.md section 5), and renders offline: its outputs load nothing from
+another host and no TqdmWarning is printed (test_notebooks_lab.py checks a subset in a real browser)."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import nbformat
 import pytest
 
-from nbrun import REPO, budget, execute, notebook_paths
+from nbrun import budget, execute, external_resources, notebook_paths
 
 NOTEBOOKS = notebook_paths()
 IDS = [p.stem for p in NOTEBOOKS]
@@ -28,15 +28,11 @@ def test_committed_without_outputs_and_in_shape(path):
             assert re.search(rf"^##+ {re.escape(heading)}", markdown, re.M), f"{path.name}: no '{heading}'"
         imports = [c for c in code if re.search(r"^(import|from) \w", c.source, re.M)]
         assert len(imports) == 1, f"{path.name}: {len(imports)} cells import; style.md asks for one"
+        assert imports[0].source.rstrip().endswith("radlab.notebook()"), f"{path.name}: no radlab.notebook()"
+        setup = re.compile(r"\b(hv|holoviews|pn|panel)\.(extension|notebook_extension)\(")
+        assert not any(setup.search(c.source) for c in code), f"{path.name}: radlab.notebook() loads the extensions"
     notebook_data = re.compile(r"(read_csv|open\(|\.nii|\.nrrd|/data/)")
     assert not any(notebook_data.search(c.source) for c in code), f"{path.name}: data only via the catalog"
-
-
-@pytest.fixture(scope="session")
-def notebook_env(catalog):
-    """Environment of the notebook kernels: the tiny data folder and a session-shared feature cache."""
-    return dict(os.environ, RADLAB_CATALOG=str(REPO / "data_catalog.yaml"),
-                RADLAB_DATA=os.environ["RADLAB_DATA"], RADLAB_CACHE=os.environ["RADLAB_CACHE"])
 
 
 @pytest.mark.notebook
@@ -50,3 +46,8 @@ def test_notebook_runs(path, notebook_env):
     printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
                if "Traceback (most recent call last)" in str(o.get("text", o.get("data", "")))]
     assert not printed, f"{path.name}: a cell printed a traceback: {str(printed[0])[:500]}"
+    stderr = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                     if o.get("name") == "stderr")
+    assert "TqdmWarning" not in stderr and "IProgress not found" not in stderr, stderr[:500]
+    urls = external_resources(nb)
+    assert not urls, f"{path.name}: its outputs load {len(urls)} resources from other hosts: {urls[:5]}"

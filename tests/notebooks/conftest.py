@@ -1,0 +1,40 @@
+"""Notebook fixtures: the kernels' environment (tiny data folder, shared feature cache), Debian's Chromium
+through Playwright, and the folder the browser test keeps its screenshots and HTML in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nbrun import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "build" / "test-artifacts" / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def notebook_env(catalog):
+    """Environment of the notebook kernels: the tiny data folder and a session-shared feature cache."""
+    return dict(os.environ, RADLAB_CATALOG=str(REPO / "data_catalog.yaml"),
+                RADLAB_DATA=os.environ["RADLAB_DATA"], RADLAB_CACHE=os.environ["RADLAB_CACHE"])
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """build/test-artifacts/notebooks/: a screenshot and the HTML of each notebook the browser test ran."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
