@@ -25,7 +25,8 @@ __all__ = ["CaseFailure", "case_pairs", "compute_case", "error_row", "fingerprin
 log = logging.getLogger(__name__)
 SEP = "__"  # image__mask__feature
 _EXTRACTORS: dict[str, Any] = {}
-_DETACHED = re.compile(rb"^\s*(?:ElementDataFile\s*=|data ?file\s*:)\s*(\S.*?)\s*$", re.M | re.I)
+_DETACHED = re.compile(rb"^\s*(?:ElementDataFile\s*=|data ?file\s*:)\s*(\S.*?)\s*$", re.M | re.I)  # .mhd, .nhdr
+_PATH = re.compile(r"(/[^\s:;()'\"]+)")  # a path in a message that names no file otherwise
 
 
 class CaseFailure(RadlabError):
@@ -75,7 +76,7 @@ def _source_files(path: Path) -> list[Path]:
     if path.suffix.lower() in (".mhd", ".nhdr"):
         with open(path, "rb") as fh:
             m = _DETACHED.search(fh.read(1 << 16))
-        if m and m.group(1).upper() not in (b"LOCAL",):
+        if m and m.group(1).upper() != b"LOCAL":  # LOCAL: the data follow the header
             data = path.parent / m.group(1).decode("utf-8", "replace")
             others = [data] if data.is_file() else sorted(f for f in path.parent.iterdir() if f.is_file() and f != path)
             return [path, *others]
@@ -278,9 +279,6 @@ def compute_case(case: str, holder, pairs: list[tuple[str, str]], params: dict, 
     if out_path is not None:
         write_record(out_path, record)
     return record
-
-
-_PATH = re.compile(r"(/[^\s:;()'\"]+)")
 
 
 def error_row(case: str, exc: BaseException) -> dict[str, str]:

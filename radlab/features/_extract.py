@@ -38,8 +38,8 @@ def _version(backend: str) -> str:
     try:
         return version(backend)
     except PackageNotFoundError:
-        raise ImportError(f"The 'backend' parameter of extract is {backend!r}, but {backend} is not installed "
-                          f"(pip install radlab[{backend}]).") from None
+        raise InputError(f"The 'backend' parameter of extract is {backend!r}, but {backend} is not installed "
+                         f"(pip install radlab[{backend}]).") from None
 
 
 def _cases(cohort, ids) -> Iterable[tuple[str, Any]]:

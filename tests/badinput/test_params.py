@@ -50,7 +50,8 @@ def _case(seed: int) -> xr.Dataset:
     rng = np.random.default_rng(seed)
     mask = np.zeros((6, 8, 8), np.uint8)
     mask[1:5, 2:6, 2:6] = 1
-    return xr.Dataset({"T2w": (("z", "y", "x"), rng.normal(100, 10, mask.shape).astype(np.float32), {"role": "image", **GEO}),
+    image = rng.normal(100, 10, mask.shape).astype(np.float32)
+    return xr.Dataset({"T2w": (("z", "y", "x"), image, {"role": "image", **GEO}),
                        "tumour": (("z", "y", "x"), mask, {"role": "mask", "image": "T2w", **GEO})})
 
 
@@ -147,3 +148,23 @@ def test_a_good_file_and_the_presets_load(tmp_path):
     df = extract([("c0", _case(0))], path, scheduler="sync", cache=False, progress=False)
     assert df.loc["c0", "T2w__tumour__original_firstorder_Mean"] == pytest.approx(
         _case(0)["T2w"].values[_case(0)["tumour"].values == 1].mean(), rel=1e-6)
+
+
+def _not_installed(name):
+    from importlib.metadata import PackageNotFoundError
+
+    raise PackageNotFoundError(name)
+
+
+@pytest.mark.parametrize("backend, words", [
+    ("pyradiomic", ["The 'backend' parameter of extract must be one of", "'pyradiomic'"]),
+    ("mirp", ["'mirp', but mirp is not installed", "pip install radlab[mirp]"]),
+], ids=["unknown-backend", "backend-not-installed"])
+def test_bad_backend(backend, words, tmp_path, dispatched, monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", _not_installed)
+    with pytest.raises(InputError) as info:
+        extract([("c0", _case(0))], "demo", backend=backend, scheduler="sync", cache=tmp_path, progress=False)
+    assert all(word in str(info.value) for word in words)
+    assert dispatched == [] and not list(tmp_path.rglob("*.json"))
