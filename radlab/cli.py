@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
 
     An error becomes one line on stderr, ``radlab <verb>: <message>`` (with ``--debug``: after the traceback).
     """
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (already printed on one line, exit 2) or --help
+        return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
     except (Exception, KeyboardInterrupt) as exc:

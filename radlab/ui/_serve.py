@@ -198,27 +198,38 @@ def _check_basic_auth(basic_auth: str) -> None:
 
 
 def _check_listen(address: str, port: int) -> None:
-    """Bind (and release) the sockets the server will bind, so a busy port or a foreign address fails now."""
-    from tornado.netutil import bind_sockets
-
+    """Bind (and release) the sockets the server will bind (as Tornado does), so that a busy port or a foreign
+    address fails now, with a message saying what to do."""
     try:
-        sockets = bind_sockets(port, address)
+        infos = socket.getaddrinfo(address or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
+            with socket.socket(family, kind, proto) as sock:
+                if os.name != "nt":
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    sock.bind(sockaddr)
+                except OSError as exc:  # Tornado skips a localhost without IPv6 too
+                    if not (exc.errno == errno.EADDRNOTAVAIL and address == "localhost" and sockaddr[0] == "::1"):
+                        raise
+    except socket.gaierror as exc:
+        raise InputError(f"address {address!r} cannot be resolved ({exc.strerror}): give a host name or IP address "
+                         "of this machine") from None
     except OSError as exc:
-        if isinstance(exc, socket.gaierror):
-            why = f"address {address!r} cannot be resolved ({exc.strerror}): give a host name or IP address of this machine"
-        elif exc.errno == errno.EADDRINUSE:
-            why = (f"port {port} on {address!r} is already in use (another server?): stop that program or choose "
-                   "another port (--port)")
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            why = (f"address {address!r} is not an address of this machine: use localhost, 0.0.0.0 (every interface) "
-                   "or one of its IP addresses")
-        elif exc.errno == errno.EACCES:
-            why = f"port {port} on {address!r} needs administrator rights: choose a port from 1024 to 65535 (--port)"
-        else:
-            why = f"cannot listen on {address!r} port {port}: {exc.strerror or exc}"
-        raise InputError(why) from None
-    for sock in sockets:
-        sock.close()
+        raise InputError(_listen_problem(address, port, exc)) from None
+
+
+def _listen_problem(address: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {address!r} is already in use (another server?): stop that program or choose "
+                "another port (--port)")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"address {address!r} is not an address of this machine: use localhost, 0.0.0.0 (every interface) "
+                "or one of its IP addresses")
+    if exc.errno == errno.EACCES:
+        return f"port {port} on {address!r} needs administrator rights: choose a port from 1024 to 65535 (--port)"
+    return f"cannot listen on {address!r} port {port}: {exc.strerror or exc}"
 
 
 def check_options(*, address: str = "localhost", port: int = 5006, basic_auth: str | None = None,
