@@ -8,3 +8,6 @@ from radlab.features._robustness import (StabilitySelector, icc, perturb_case, p
 
 __all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "icc", "load_params", "local_cluster",
            "param_hash", "perturb_case", "perturbations", "robustness", "volume_correlation"]
+from radlab.features._controls import CONTROLS, NegativeControls, negative_control, negative_controls, run_negative_controls  # noqa: E402,I001
+
+__all__ += ["CONTROLS", "NegativeControls", "negative_control", "negative_controls", "run_negative_controls"]
