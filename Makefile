@@ -44,8 +44,8 @@ bench: setup data
 notebooks: setup data  ## run every notebook on the full demo cohort and render HTML into build/notebooks/
 	$(PY) tests/notebooks/nbrun.py --full --html build/notebooks
 
-lab: setup data
-	$(VENV)/bin/jupyter lab notebooks/
+lab: setup data  ## JupyterLab on notebooks/index.ipynb over the demo data (figures render offline, docs/notebooks.md)
+	$(VENV)/bin/jupyter lab notebooks/index.ipynb
 
 clean:
 	rm -rf $(VENV) .cache
