@@ -310,7 +310,10 @@ class Cohort:
 
     @property
     def problems(self) -> pd.DataFrame:
-        """Cases left out when the cohort was opened: case, file and what is wrong."""
+        """What was found wrong when the cohort was opened, one row per case and file: case, file, problem.
+
+        Cases with a bad id, a missing file or no row in a table are left out; a case with an invalid outcome
+        value is kept with that outcome missing. ``case`` is "" for a row without an id."""
         return self._tables["problems"].copy()
 
     @property
@@ -358,7 +361,13 @@ class Cohort:
         """What the generator of a synthetic cohort knows (which signal lives where); {} otherwise."""
         import json
 
-        return json.loads((self.root / self.spec.ground_truth).read_text()) if self.spec.ground_truth else {}
+        if not self.spec.ground_truth:
+            return {}
+        path = os.path.normpath(self.root / self.spec.ground_truth)
+        try:
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"cohort {self.name!r}, key 'ground_truth': cannot read {path} ({exc})", file=path) from None
 
     def __len__(self) -> int:
         return len(self.ids)

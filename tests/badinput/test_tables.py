@@ -317,3 +317,17 @@ def test_missing_outcome_values_are_no_problem(messy):
     cohort = open_m(root)
     assert cohort.ids == ids and len(cohort.problems) == 0
     assert cohort.clinical.pcr.isna().sum() == 2 and cohort.clinical.os_event.isna().sum() == 2
+
+
+@pytest.mark.parametrize("content", [None, "{not json"], ids=["ground-truth-missing", "ground-truth-malformed"])
+def test_unreadable_ground_truth(messy, content):
+    root, ids = messy
+    write_catalog(root, CATALOG + "    ground_truth: truth.json\n")
+    if content is not None:
+        (root / "truth.json").write_text(content)
+    cohort = open_m(root)
+    assert cohort.ids == ids  # the images open; only the ground truth cannot be read
+    with pytest.raises(CatalogError) as err:
+        cohort.ground_truth
+    assert err.value.file == str(root / "truth.json")
+    assert str(err.value).startswith(f"cohort 'm', key 'ground_truth': cannot read {root / 'truth.json'} (")
