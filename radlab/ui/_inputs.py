@@ -99,8 +99,7 @@ def validate_predictions(table: pd.DataFrame, owner: str) -> tuple[pd.DataFrame,
 
 def _outcome(t: pd.DataFrame, column: str, note, affects: str) -> pd.Series:
     """``t[column]`` as numbers, NaN where a value is wrong (each wrong value noted, per model)."""
-    kind = "label" if column == "label" else column
-    values = t[column]
+    kind, values = column, t[column]
     out = pd.to_numeric(values, errors="coerce").astype(float)
     if values.dtype == object:  # "0"/"1"/"true" text
         out = values.map(lambda v: {"true": 1.0, "false": 0.0}.get(str(v).strip().lower(), np.nan)).where(
