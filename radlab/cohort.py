@@ -3,20 +3,18 @@
 Opening a cohort reads its tables and checks that files exist; it reads no voxels. ``cohort.case(id)``
 builds an ``xarray.Dataset`` of dask arrays from cached headers; voxels are read only when computed.
 
-Tables are validated where they enter: ids are read as text exactly as written ("001" stays "001"); blank,
-duplicate and unsafe ids (a ``/``, ``..``, NUL or surrounding spaces) and invalid outcome values are listed in
-``cohort.problems`` (case, file, problem). A case with a bad id is left out; a case with an invalid outcome value
-keeps its images and gets a missing outcome.
+Tables are validated where they enter (:mod:`radlab._tables`): ids are read as text exactly as written ("001"
+stays "001"); blank, duplicate and unsafe ids (a ``/``, ``..``, NUL or surrounding spaces), paths outside the
+cohort root and invalid outcome values are listed in ``cohort.problems`` (case, file, problem). A case with a bad
+id or path is left out; a case with an invalid outcome value keeps its images and gets a missing outcome.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import logging
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +26,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from radlab.catalog import CatalogError, CohortSpec, TableSpec, _outside
+from radlab._tables import index_by_id, listed_ids, read_table
+from radlab.catalog import CatalogError, CohortSpec, _outside
 from radlab.errors import RadlabError
 from radlab.io import Header, ReadError, coords_from_geometry, detect_format, read_mask_voxels, read_voxels, same_geometry
 from radlab.io._index import HeaderIndex
@@ -62,124 +61,11 @@ class _File:
 
 
 PROBLEM_COLUMNS = ["case", "file", "problem"]
-_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
-
-
-def _read_table(root: Path, spec: TableSpec, cohort: str, key: str) -> pd.DataFrame:
-    """A CSV or Parquet table whose id column is text exactly as written; a clear error for anything unreadable."""
-    path = Path(os.path.normpath(root / spec.path))
-    where = f"cohort {cohort!r}, key '{key}.path'"
-    if not path.is_file():
-        raise CatalogError(f"{where}: file {path} not found", file=path)
-    if path.suffix == ".parquet":
-        try:
-            df = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise CatalogError(f"{where}: cannot read {path} as Parquet ({type(exc).__name__}: {exc})", file=path) from None
-    else:
-        df = _read_csv(path, spec.id, where)
-    if spec.id not in df.columns:
-        columns = [str(c) for c in df.columns]
-        seps = [name for sep, name in _DELIMITERS.items() if len(columns) == 1 and sep in columns[0]]
-        if seps:
-            raise CatalogError(f"{where}: {path} has one column only ({columns[0][:60]!r}): its values look separated "
-                               f"by {seps[0]}; save it with commas as separators", file=path)
-        near = [c for c in columns if c.strip().lower() == spec.id.lower()]
-        hint = f"; {near[0]!r} differs only by case or spaces: fix the header or set '{key}.id'" if near else ""
-        raise CatalogError(f"{where}: column {spec.id!r} (key '{key}.id') is not in {path} "
-                           f"(columns: {columns[:12]}){hint}", file=path)
-    if df.empty:
-        raise CatalogError(f"{where}: {path} has a header but no rows", file=path)
-    df[spec.id] = df[spec.id].map(_id_text)
-    return df
-
-
-def _read_csv(path: Path, id_column: str, where: str) -> pd.DataFrame:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark is fine
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{where}: {path} is not UTF-8 text (byte {exc.start} is {data[exc.start:exc.start + 1]!r}); "
-                           "save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)", file=path) from None
-    if not text.strip():
-        raise CatalogError(f"{where}: {path} is empty; it needs a header line naming its columns and one row per case",
-                           file=path)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            # the id column as written: no number parsing ("001"), no NA parsing (a blank id stays blank)
-            df = pd.read_csv(io.StringIO(text), converters={id_column: str}, index_col=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise CatalogError(f"{where}: cannot read {path} ({str(exc).strip()}); check the separators and quotes on "
-                           "that line", file=path) from None
-    if caught:
-        raise CatalogError(f"{where}: {path} has rows with more values than its header has column names; name every "
-                           "column in the header (or remove the stray separators)", file=path)
-    return df
-
-
-def _id_text(value) -> str:
-    """A case id as text: numbers from a Parquet column without a trailing '.0', missing as ''."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _unsafe(case: str) -> str | None:
-    """Why a case id cannot name files safely, or None."""
-    if case != case.strip():
-        return "it has leading or trailing spaces"
-    if "\0" in case:
-        return "it holds a NUL character"
-    if "/" in case or "\\" in case:
-        return "it holds a path separator"
-    if ".." in case:
-        return "it holds '..'"
-    return None
 
 
 def _inside(path: str, root: str) -> bool:
+    """Whether ``path`` lies under ``root`` (both absolute and normalised), judged lexically: symlinks are kept."""
     return os.path.commonpath([path, root]) == root
-
-
-def _index_by_id(df: pd.DataFrame, column: str, key: str, source: str, problems: list, excluded: set) -> pd.DataFrame:
-    """The rows of a table with a usable, unique id, indexed by it; the others are listed in ``problems``."""
-    ids = df[column]
-    line = (lambda i: f"row {i + 1}") if source.endswith(".parquet") else (lambda i: f"line {i + 2}")
-    blank = (ids.str.strip() == "").to_numpy()
-    for i in np.flatnonzero(blank):
-        problems.append(("", source, f"{line(i)} has no case id in column {column!r}: row skipped"))
-    unsafe = ids.map(_unsafe)
-    bad = blank | unsafe.notna().to_numpy()
-    written = set(ids)
-    for i in np.flatnonzero(unsafe.notna().to_numpy() & ~blank):
-        case = ids.iloc[i]
-        spaced = case != case.strip() and case.strip() in written
-        twin = f"; it differs from case {case.strip()!r} only by spaces" if spaced else ""
-        problems.append((case, source, f"unsafe case id {case!r} in the {key} table ({unsafe.iloc[i]}{twin}): "
-                                       "case excluded; fix the id"))
-        excluded.add(case)
-    dup = ids.duplicated(keep=False).to_numpy() & ~bad
-    for case, n in ids[dup].value_counts(sort=False).sort_index().items():
-        problems.append((case, source, f"duplicate case id in {key} table ({n} rows): case excluded"))
-        excluded.add(case)
-    return df[~(bad | dup)].set_index(column).rename_axis("case")
-
-
-def _listed_ids(cases: list[str], problems: list, excluded: set) -> list[str]:
-    """The ids of a catalog's ``cases`` list; unsafe and repeated ones are listed in ``problems``."""
-    counts = pd.Series(cases, dtype=object).value_counts(sort=False)
-    for case in dict.fromkeys(cases):
-        why = "it is blank" if not case.strip() else _unsafe(case)
-        if why is not None:
-            problems.append((case, "", f"unsafe case id {case!r} in the catalog's 'cases' list ({why}): case excluded"))
-            excluded.add(case)
-    for case, n in counts[counts > 1].items():
-        problems.append((case, "", f"duplicate case id in the catalog's 'cases' list ({n} times): case excluded"))
-        excluded.add(case)
-    return list(dict.fromkeys(cases))
 
 
 class Cohort:
@@ -204,11 +90,11 @@ class Cohort:
         for key in ("clinical", "features", "files"):
             table_spec = getattr(spec, key)
             if table_spec is not None:
-                df = _read_table(self.root, table_spec, self.name, key)
-                sources[key] = os.path.normpath(self.root / table_spec.path)
-                frames[key] = _index_by_id(df, table_spec.id, key, sources[key], problems, excluded)
+                df = read_table(self.root, table_spec, self.name, key)
+                sources[key] = self._source(key)
+                frames[key] = index_by_id(df, table_spec.id, key, sources[key], problems, excluded)
         main = next((k for k in ("clinical", "features", "files") if k in frames), None)
-        ids = list(frames[main].index) if main else _listed_ids(spec.cases, problems, excluded)
+        ids = list(frames[main].index) if main else listed_ids(spec.cases, problems, excluded)
         for key in [k for k in frames if k != main]:  # every case needs a row in each table
             rows = set(frames[key].index)
             for case in ids:
