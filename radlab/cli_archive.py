@@ -1,4 +1,4 @@
-"""``radlab index`` (a DICOM archive into a cohort), ``radlab deidentify`` and ``radlab ibsi``."""
+"""``radlab index`` (a DICOM archive into a cohort) and ``radlab deidentify`` (a DICOM tree, PS3.15)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ def _index(args) -> int:
     return EXIT_FAILED_CASES if len(ix.problems) else 0
 
 
+def _deidentify(args) -> int:
+    from radlab.io import deidentify
+
+    result = deidentify(args.src, args.dst, mapping=args.mapping, salt=args.salt or os.environ.get("RADLAB_DEID_SALT"),
+                        retain_device=not args.no_device, retain_patient=not args.no_patient,
+                        modified_dates=not args.no_dates, clean_descriptors=not args.no_descriptors)
+    print(f"{len(result.files)} DICOM files of {result.files.patient.nunique()} patients -> {args.dst}; "
+          f"{len(result.skipped)} other files not copied")
+    print(f"mapping (original -> pseudonym, {len(result.mapping)} rows) -> {result.mapping_path}: keep it apart, "
+          "it re-identifies the data")
+    return 0
+
+
 def add_parser(subparsers) -> None:
     """Register ``index``, ``deidentify`` and ``ibsi`` on the ``radlab`` command's subparsers."""
     p = subparsers.add_parser("index", help="index a DICOM archive into a cohort (files table + catalog entry)",
@@ -58,3 +71,19 @@ def add_parser(subparsers) -> None:
     p.add_argument("--description", default="", help="the cohort's description in the catalog")
     p.add_argument("--no-cache", action="store_true", help="read every header again (no header cache)")
     p.set_defaults(func=_index)
+
+    p = subparsers.add_parser("deidentify", help="de-identify a DICOM tree (PS3.15 basic profile + radiomics options)",
+                              description="PS3.15 Basic Application Level Confidentiality Profile with Retain Device "
+                                          "Identity, Retain Patient Characteristics, Retain Longitudinal Temporal "
+                                          "Information with Modified Dates and Clean Descriptors; UIDs remapped "
+                                          "consistently; a mapping table written apart.")
+    p.add_argument("src", help="folder of DICOM files")
+    p.add_argument("dst", help="new folder for the de-identified files")
+    p.add_argument("--mapping", default=None, help="mapping table to write (default <dst>.mapping.csv; outside dst)")
+    p.add_argument("--salt", default=None, help="key of pseudonyms, date offsets and UIDs (default: "
+                                                "$RADLAB_DEID_SALT, else random); the same salt gives the same ones")
+    p.add_argument("--no-device", action="store_true", help="without Retain Device Identity")
+    p.add_argument("--no-patient", action="store_true", help="without Retain Patient Characteristics")
+    p.add_argument("--no-dates", action="store_true", help="without Modified Dates (dates removed)")
+    p.add_argument("--no-descriptors", action="store_true", help="without Clean Descriptors (descriptions removed)")
+    p.set_defaults(func=_deidentify)

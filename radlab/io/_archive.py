@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from radlab.errors import InputError
@@ -175,13 +176,15 @@ class _Index:
                 return
             records.append((rel, {"ImagePositionPatient": r["position"], "ImageOrientationPatient": r["orientation"],
                                   "PixelSpacing": r["spacing"], "Rows": r["matrix"][0], "Columns": r["matrix"][1]}))
-        records, lone = _split_localizers(records)
+        geometry = np.array([[*r["matrix"], *r["spacing"], *r["orientation"]] for _, r in slices], float)
+        uniform = bool(np.all(np.abs(geometry - geometry[0]) <= 1e-3))  # the reader's checks only where needed
+        records, lone = (records, []) if uniform else _split_localizers(records)
         if lone:
             self.problem(s["patient"], s["folder"], "localizer skipped", f"{len(lone)} slice(s) tilted more than "
                          f"{LOCALIZER_ANGLE:g} degrees from the stack skipped as localizers: {', '.join(lone[:3])}")
         s["n_slices"] = len(records)
         try:
-            for key in ("Rows", "Columns", "PixelSpacing", "ImageOrientationPatient"):
+            for key in ("Rows", "Columns", "PixelSpacing", "ImageOrientationPatient") if not uniform else ():
                 _consistent(s["folder"], records, key)
             _stack(s["folder"], records)
         except ReadError as exc:
