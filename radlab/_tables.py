@@ -13,7 +13,7 @@ import pandas as pd
 
 from radlab.catalog import CatalogError, TableSpec
 
-__all__ = ["index_by_id", "listed_ids", "read_table", "unsafe"]
+__all__ = ["index_by_id", "listed_ids", "read_table", "unsafe_reason"]
 
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
@@ -80,7 +80,7 @@ def _id_text(value) -> str:
     return str(value)
 
 
-def unsafe(case: str) -> str | None:
+def unsafe_reason(case: str) -> str | None:
     """Why a case id cannot name files safely, or None."""
     if case != case.strip():
         return "it has leading or trailing spaces"
@@ -100,7 +100,7 @@ def index_by_id(df: pd.DataFrame, column: str, key: str, source: str, problems: 
     blank = (ids.str.strip() == "").to_numpy()
     for i in np.flatnonzero(blank):
         problems.append(("", source, f"{line(i)} has no case id in column {column!r}: row skipped"))
-    unsafe = ids.map(unsafe)
+    unsafe = ids.map(unsafe_reason)
     bad = blank | unsafe.notna().to_numpy()
     written = set(ids)
     for i in np.flatnonzero(unsafe.notna().to_numpy() & ~blank):
@@ -121,7 +121,7 @@ def listed_ids(cases: list[str], problems: list, excluded: set) -> list[str]:
     """The ids of a catalog's ``cases`` list; unsafe and repeated ones are listed in ``problems``."""
     counts = pd.Series(cases, dtype=object).value_counts(sort=False)
     for case in dict.fromkeys(cases):
-        why = "it is blank" if not case.strip() else unsafe(case)
+        why = "it is blank" if not case.strip() else unsafe_reason(case)
         if why is not None:
             problems.append((case, "", f"unsafe case id {case!r} in the catalog's 'cases' list ({why}): case excluded"))
             excluded.add(case)
