@@ -42,6 +42,8 @@ pandas Index            ``{"__index__": {"name", "values"}}``; RangeIndex keeps 
                         MultiIndex its levels, codes and names
 pandas Series           ``{"__series__": {"name", "index", "values"}}``
 pandas DataFrame        ``{"__frame__": {"index", "columns", "data": [values of each column, by position]}}``
+xarray DataArray        ``{"__dataarray__": {"name", "dims", "data", "coords": [[name, dims, values, attrs]],
+                        "attrs"}}`` (values computed if lazy)
 nested result           its own ``to_dict()``: an object with a ``"_type"`` key
 ======================  ===============================================================================
 
@@ -78,6 +80,7 @@ import math
 import os
 import pathlib
 import re
+import sys
 import tempfile
 from typing import Any, ClassVar, TypeVar
 
@@ -256,8 +259,12 @@ def _encode(v: Any) -> Any:
         return {"__items__": [[_encode(k), _encode(x)] for k, x in v.items()]}
     if isinstance(v, pathlib.PurePath):
         return {"__path__": str(v)}
+    if "xarray" in sys.modules and isinstance(v, sys.modules["xarray"].DataArray):
+        return {"__dataarray__": {"name": _encode(v.name), "dims": list(v.dims), "data": _array(np.asarray(v.values)),
+                                  "coords": [[n, list(c.dims), _array(np.asarray(c.values)), _encode(c.attrs)]
+                                             for n, c in v.coords.items()], "attrs": _encode(v.attrs)}}
     raise TypeError(f"cannot store a value of type {type(v).__name__}; a result holds None, bool, int, float, str, "
-                    f"tuples/lists/dicts of these, numpy arrays and scalars, pandas objects, paths and results.")
+                    f"tuples/lists/dicts of these, numpy arrays and scalars, pandas objects, xarray DataArrays, paths and results.")
 
 
 def _array(a: np.ndarray) -> dict:
@@ -361,6 +368,15 @@ def _unseries(body: dict) -> pd.Series:
     return pd.Series(_unvalues(body["values"]), index=_unindex(body["index"]["__index__"]), name=_decode(body["name"]))
 
 
+def _undataarray(body: dict):
+    import xarray as xr
+
+    coords = {n: xr.Variable(dims, _unarray(values["__ndarray__"]), attrs=_decode(attrs))
+              for n, dims, values, attrs in body["coords"]}
+    return xr.DataArray(_unarray(body["data"]["__ndarray__"]), coords=coords, dims=body["dims"],
+                        name=_decode(body["name"]), attrs=_decode(body["attrs"]))
+
+
 _DECODERS = {
     "__float__": lambda s: _NONFINITE[s],
     "__tuple__": lambda xs: tuple(_decode(x) for x in xs),
@@ -373,4 +389,5 @@ _DECODERS = {
     "__index__": _unindex,
     "__series__": _unseries,
     "__frame__": _unframe,
+    "__dataarray__": _undataarray,
 }

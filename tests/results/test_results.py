@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from radlab.errors import InputError
 from radlab.results import FORMAT, Result, load
@@ -102,6 +103,10 @@ VALUES = {
     "series-datetime-index": pd.Series([1, 2], index=pd.DatetimeIndex(["2020-01-01", "2020-02-01"])),
     "index": pd.Index([3, 1, 2], name="n"),
     "categorical": pd.Categorical(["a", "b", "a"]),
+    "dataarray": xr.DataArray(
+        np.arange(12.0).reshape(3, 4), dims=("step", "x"), name="maps", attrs={"units": "a.u.", "spacing": (1.0, 0.5)},
+        coords={"step": pd.Index(["none", "fc", "stem"], name="step"), "x": np.arange(4) * 0.5,
+                "label": ("step", np.array([1, 2, 3], dtype=np.int8)), "scalar": 3.5}),
     "nested-result": Holder(Holder(np.array([1.0, np.nan]))),
     "list-of-results": [Holder(1), Holder(pd.Series([1.0]))],
     "dict-of-results": {"train": Holder(0.7), "test": Holder((0.6, 0.8))},
@@ -119,6 +124,9 @@ def _assert_same(a, b):
         pd.testing.assert_series_equal(a, b, check_exact=True, check_index_type=True, check_freq=False)
     elif isinstance(a, pd.Index):
         pd.testing.assert_index_equal(a, b, exact=True)
+    elif isinstance(a, xr.DataArray):
+        xr.testing.assert_identical(a, b)
+        assert all(a[c].dtype == b[c].dtype for c in a.coords) and a.dtype == b.dtype
     elif isinstance(a, pd.Categorical):
         pd.testing.assert_extension_array_equal(a, b)
     elif isinstance(a, (np.ndarray, np.generic)):
