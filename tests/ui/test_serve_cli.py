@@ -97,7 +97,7 @@ def test_serve_warms_the_prediction_pages_in_the_background(predictions):
     try:
         warm = next(t for t in threading.enumerate() if t.name == "radlab-warm-up")
         warm.join(timeout=120)
-        cache = _store._SHARED[(id(table), "label")][3]
+        cache = _store._SHARED[(id(table), "label")][-1]  # (predictions, rows, averaged, problems, results)
         computed = {(k[3], k[4]) for k in cache if k[:2] == ("RocStore", "roc")}  # (split, model)
         expected = {(s, m) for s in table.split.unique() for m in table.model.unique()}
         assert computed == expected  # every split x model of the served page, before any session asked
