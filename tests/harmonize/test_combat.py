@@ -216,6 +216,12 @@ def test_metadata_routing_through_pipeline_and_cross_validation():
     cv_columns = cross_validate_predictions(columns, feats.join(age).assign(centre=centre), y, cv=4)
     pd.testing.assert_frame_equal(cv_routed, cv_columns)
     assert not sklearn.get_config()["enable_metadata_routing"]  # radlab's schemes leave the global switch alone
+    # scikit-learn's scorers (other than the estimator's own score) get no metadata for predict: it stops, loudly
+    from sklearn.model_selection import cross_validate
+
+    with sklearn.config_context(enable_metadata_routing=True), pytest.raises(InputError, match="transform needs"):
+        cross_validate(make_pipeline(ComBat(), LogisticRegression()), feats, y, params={"batch": centre}, cv=4,
+                       scoring="roc_auc", error_score="raise")
 
 
 def test_without_batch_labels_combat_is_the_identity_and_warns():
