@@ -33,8 +33,9 @@ def notebook(*extensions: str) -> None:
 
     Call it once, in the notebook's import cell, instead of ``hv.extension("bokeh")`` /
     ``pn.extension()``. ``extensions`` are extra Panel extensions (``"tabulator"``, which the dashboard
-    pages use, is always loaded). Nothing is requested from another host afterwards: not when the notebook
-    runs in JupyterLab, not when nbconvert renders it to HTML.
+    pages use, is always loaded). radlab's figures, dashboard pages and image viewer then request nothing from
+    another host, in JupyterLab or in the HTML `make notebooks` writes (Panel's LaTeX rendering would: MathJax
+    is not bundled).
 
     Examples
     --------
