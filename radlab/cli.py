@@ -171,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    """An error's message on one line: a multi-line message (a catalog's problems) joined with '; '.
+    r"""An error's message on one line: a multi-line message (a catalog's problems) joined with '; '.
 
     Examples
     --------

@@ -58,7 +58,8 @@ def add_parser(sub) -> None:
         p.add_argument("page", choices=PAGE_NAMES)
         if verb == "export-figure":
             p.add_argument("figure", help="figure title, e.g. ROC, Kaplan-Meier, Calibration")
-        p.add_argument("--out", required=True, type=output_file(*suffixes), help=f"output file ({' or '.join(suffixes)})")
+        p.add_argument("--out", required=True, type=output_file(*suffixes),
+                       help=f"output file ({' or '.join(suffixes)})")
         p.add_argument("--show-case-ids", action="store_true", help="show real case ids instead of pseudonyms")
         _predictions_arg(p)
         p.set_defaults(func=func)
