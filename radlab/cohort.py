@@ -148,7 +148,7 @@ class Cohort:
             if bad.empty:
                 continue
             for case, text in bad.items():
-                problems.append((case, sources[key], f"{text}: set to missing for this case (its images are still used)"))
+                problems.append((case, sources[key], f"{text}: set to missing for this case (the case is kept)"))
             values = table[col].where(~table.index.isin(bad.index))
             try:  # what remains of a column that held text ("yes") is numbers again
                 values = pd.to_numeric(values)
@@ -487,7 +487,8 @@ class Cohort:
         from tqdm.auto import tqdm
 
         rows = [tuple(r) for r in self.problems.itertuples(index=False)]
-        for case in tqdm(self.ids, desc=f"{self.name}: check", disable=not progress):
+        cases = self.ids if self.spec.images else []  # a feature table has no files to read
+        for case in tqdm(cases, desc=f"{self.name}: check", disable=not progress):
             rows += self._check_case(case, voxels)
         self._shared["index"].save()
         return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)

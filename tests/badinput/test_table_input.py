@@ -302,7 +302,7 @@ def test_one_invalid_outcome_value_is_set_missing_and_listed(messy, column, valu
     cohort = open_m(root)
     assert cohort.ids == ids  # the case keeps its images
     assert [tuple(r) for r in cohort.problems.itertuples(index=False)] == [
-        (ids[1], str(root / "clinical.csv"), f"{text}: set to missing for this case (its images are still used)")]
+        (ids[1], str(root / "clinical.csv"), f"{text}: set to missing for this case (the case is kept)")]
     after = cohort.clinical[column]
     assert np.isnan(after[ids[1]]) and after.dtype.kind == "f"
     np.testing.assert_array_equal(after.drop(ids[1]).to_numpy(), before.drop(ids[1]).to_numpy().astype(float))
@@ -331,3 +331,15 @@ def test_unreadable_ground_truth(messy, content):
         cohort.ground_truth
     assert err.value.file == str(root / "truth.json")
     assert str(err.value).startswith(f"cohort 'm', key 'ground_truth': cannot read {root / 'truth.json'} (")
+
+
+def test_feature_table_cohort_check_lists_only_table_problems(tmp_path):
+    (tmp_path / "t.csv").write_text("case_id,f1,y\n001,1.5,0\n002,2.5,1\n002,3.5,1\n003,4.5,2\n")
+    write_catalog(tmp_path, "cohorts:\n  m: {features: {path: t.csv}, outcomes: {label: y}}\n")
+    cohort = open_m(tmp_path)
+    assert cohort.ids == ["001", "003"] and np.isnan(cohort.clinical.y["003"])
+    assert cohort.features.f1.tolist() == [1.5, 4.5]
+    problems = cohort.check(progress=False)
+    assert list(problems.case) == ["002", "003"] and set(problems.file) == {str(tmp_path / "t.csv")}
+    assert problems.problem.tolist() == ["duplicate case id in features table (2 rows): case excluded",
+                                         "y is 2 (a label must be 0 or 1): set to missing for this case (the case is kept)"]
