@@ -13,7 +13,8 @@ What is checked (a :class:`ReadError` naming the file, what is wrong and what to
 a file (or detached ``.raw``/``.nhdr`` data file) as long as its header promises; for NIfTI a positive pixdim
 and agreeing qform/sform; plausible spacing, orthonormal directions and a size that fits in memory
 (:func:`~radlab.io._header.check_header`); finite voxels; and for label-map masks the values (0/1, or ``label``
-/ ``threshold`` chosen). DICOM checks: :mod:`radlab.io._dicom`.
+/ ``threshold`` chosen). DICOM checks: :mod:`radlab.io._dicom` and
+:mod:`radlab.io._dicom_masks`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from radlab.io._dicom import read_series_voxels, rtstruct_mask, seg_mask, series_header
+from radlab.io._dicom import read_series_voxels, series_header
+from radlab.io._dicom_masks import rtstruct_mask, seg_mask
 from radlab.io._header import ACQUISITION_KEYS, Header, ReadError, check_header, first_line
 from radlab.io._nifti import check_nifti, non_finite
 

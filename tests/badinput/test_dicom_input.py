@@ -10,6 +10,7 @@ value produced for the broken input. Skipped files (localizers, non-DICOM files)
 from __future__ import annotations
 
 import math
+import os
 import shutil
 
 import numpy as np
@@ -538,3 +539,19 @@ def test_rtstruct_on_a_nifti_image_is_placed_without_a_uid_check(dicom_messy):
     nifti = read_header(case / "T2w.nii.gz")
     values = read_mask_voxels(str(case / "rtstruct.dcm"), "rtstruct", nifti, roi="GTV")
     np.testing.assert_array_equal(values, _expected(data_root, ids[0])[1])
+
+
+def test_slice_rewritten_with_same_size_and_mtime_is_read_again(dicom_messy, monkeypatch, tmp_path_factory):
+    """The header cache keys a DICOM folder by its listing and each file's size, mtime and first 8 KiB."""
+    monkeypatch.setenv("RADLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    root, ids, _ = dicom_messy
+    series = root / "dicom" / ids[0] / "T2w"
+    assert open_m(root, "d").headers(progress=False)[ids[0]]["T2w"].meta["patient_id"] == ids[0]
+    stamps = {p: (p.stat().st_atime_ns, p.stat().st_mtime_ns) for p in [series, *_slices(series)]}
+    renamed = "X" + ids[0][1:]  # same length: every file keeps its size
+    for f in _slices(series):
+        f.write_bytes(f.read_bytes().replace(ids[0].encode(), renamed.encode()))
+    for p, ns in stamps.items():
+        os.utime(p, ns=ns)
+    assert {p: (p.stat().st_atime_ns, p.stat().st_mtime_ns) for p in stamps} == stamps
+    assert open_m(root, "d").headers(progress=False)[ids[0]]["T2w"].meta["patient_id"] == renamed
