@@ -35,8 +35,7 @@ def _choose(path: str, kind: str, names: dict[int, str], wanted: str | int | Non
         close = [folded[c] for c in difflib.get_close_matches(str(wanted).strip().lower(), list(folded), n=3, cutoff=0.6)]
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise ReadError(f"{path}: no {kind} {'named ' if isinstance(wanted, str) else 'number '}{wanted!r} "
-                        f"({plural}: {listing}); names must match "
-                        f"exactly{hint}", file=path)
+                        f"({plural}: {listing}); names must match exactly{hint}", file=path)
     return matches[0]
 
 
