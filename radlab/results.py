@@ -264,7 +264,8 @@ def _encode(v: Any) -> Any:
                                   "coords": [[n, list(c.dims), _array(np.asarray(c.values)), _encode(c.attrs)]
                                              for n, c in v.coords.items()], "attrs": _encode(v.attrs)}}
     raise TypeError(f"cannot store a value of type {type(v).__name__}; a result holds None, bool, int, float, str, "
-                    f"tuples/lists/dicts of these, numpy arrays and scalars, pandas objects, xarray DataArrays, paths and results.")
+                    f"tuples/lists/dicts of these, numpy arrays and scalars, pandas objects, xarray DataArrays, "
+                    f"paths and results.")
 
 
 def _array(a: np.ndarray) -> dict:

@@ -6,7 +6,8 @@
 - :class:`MaskShare`: share of saliency inside the tumour mask, and whether the peak falls inside it.
 - :func:`localization_report`: each method's share / enrichment / pointing-game hits over many cases.
 
-torch is imported inside the functions and holoviews inside ``.plot()``.
+Each result saves and reloads exactly with ``save``/``load`` (:mod:`radlab.results`). torch is imported inside
+the functions and holoviews inside ``.plot()``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import xarray as xr
 from scipy import stats
 
 from radlab.explain._saliency import METHODS, SPATIAL, _to_tensor, saliency
+from radlab.results import Result
 
 __all__ = ["RandomizationCheck", "DeletionInsertion", "BrightnessBias", "MaskShare", "localization_report"]
 
@@ -71,14 +73,14 @@ def _top_down_layers(model) -> list[str]:
     return [name for name, m in reversed(list(model.named_children())) if any(True for _ in m.parameters())]
 
 
-@dataclass
-class RandomizationCheck:
+@dataclass(eq=False)
+class RandomizationCheck(Result):
     """Cascading model-parameter randomisation: similarity of each map to the trained model's map as layers
     are re-initialised from the output down. A method whose maps stay similar is not explaining the model.
 
     Build with :meth:`from_model`. ``similarity`` holds one row per step: ``step``, ``layer`` (last layer
     randomised), ``spearman`` (rank correlation of |map|) and ``ssim`` (structural similarity of |map| scaled
-    to [0, 1]). ``maps`` stacks the maps along ``step``.
+    to [0, 1]). ``maps`` stacks the maps along ``step``; ``method`` names the saliency method.
     """
 
     method: str
@@ -120,7 +122,7 @@ class RandomizationCheck:
         return cls(method, pd.DataFrame(rows), xr.concat(maps, dim=pd.Index(["none"] + layers, name="step")))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per randomisation step."""
+        """One row per randomisation step: step, layer, spearman, ssim, method."""
         return self.similarity.assign(method=self.method)
 
     def plot(self, **opts):
@@ -136,11 +138,13 @@ class RandomizationCheck:
             title=f"Randomisation check: {self.method}", xticks=ticks, ylim=(-0.1, 1.05), **opts)
 
 
-@dataclass
-class DeletionInsertion:
+@dataclass(eq=False)
+class DeletionInsertion(Result):
     """Model output as voxels are deleted (set to ``baseline``) or inserted into a baseline image, most salient
     first. A faithful map makes the deletion curve fall fast (small ``deletion_auc``) and the insertion curve
     rise fast (large ``insertion_auc``); ``random_*`` are the same curves for a random voxel order.
+    ``curves`` has one row per fraction of voxels: fraction, deletion, insertion, random_deletion,
+    random_insertion.
     """
 
     curves: pd.DataFrame
@@ -186,7 +190,7 @@ class DeletionInsertion:
                    auc["random_deletion"], auc["random_insertion"])
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: fraction, curve, score."""
+        """Long table: fraction, curve (deletion, insertion, random_deletion, random_insertion), score."""
         return self.curves.melt("fraction", var_name="curve", value_name="score")
 
     def plot(self, **opts):
@@ -200,10 +204,11 @@ class DeletionInsertion:
         return hv.Overlay(curves).opts(title="Deletion / insertion", **opts)
 
 
-@dataclass
-class BrightnessBias:
+@dataclass(eq=False)
+class BrightnessBias(Result):
     """Spearman correlation of |map| with each channel's intensity over voxels (in ``mask`` when given).
-    A map that only tracks brightness correlates strongly whatever the model learned."""
+    A map that only tracks brightness correlates strongly whatever the model learned. ``correlation``: one row
+    per channel (channel, spearman)."""
 
     correlation: pd.DataFrame
 
@@ -221,7 +226,8 @@ class BrightnessBias:
         return cls(pd.DataFrame(rows))
 
     def to_frame(self) -> pd.DataFrame:
-        return self.correlation
+        """Columns: channel, spearman."""
+        return self.correlation.copy()
 
     def plot(self, **opts):
         """HoloViews bars: correlation per channel."""
@@ -231,10 +237,11 @@ class BrightnessBias:
             title="Brightness bias (Spearman |map| vs intensity)", ylim=(-1, 1), **opts)
 
 
-@dataclass
-class MaskShare:
+@dataclass(eq=False)
+class MaskShare(Result):
     """Share of |saliency| inside the mask per case, the share a uniform map would get (``expected``), their
-    ratio (``enrichment``) and whether the map's peak lies in the mask (``hit``, the pointing game)."""
+    ratio (``enrichment``) and whether the map's peak lies in the mask (``hit``, the pointing game): ``shares``
+    has one row per case (case, share, expected, enrichment, hit)."""
 
     shares: pd.DataFrame
 
@@ -258,7 +265,8 @@ class MaskShare:
                                  "enrichment": share / expected, "hit": hit.astype(bool)}))
 
     def to_frame(self) -> pd.DataFrame:
-        return self.shares
+        """Columns: case, share, expected, enrichment, hit."""
+        return self.shares.copy()
 
     def plot(self, **opts):
         """HoloViews bars of the share per case, with the uniform-map share as a line."""

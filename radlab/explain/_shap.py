@@ -5,8 +5,12 @@ shap is imported inside the functions (``import radlab.explain`` stays light).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from radlab.results import Result
 
 __all__ = ["ShapDependence", "ShapExplanation", "ShapSummary", "ShapWaterfall", "explain"]
 
@@ -30,16 +34,21 @@ def _names(step, X):
     return list(names) if names is not None else list(X.columns)
 
 
-class ShapExplanation:
+@dataclass(frozen=True, eq=False)
+class ShapExplanation(Result):
     """SHAP values per case and input feature (Display pattern: computed once by :func:`explain`).
 
-    Attributes: ``values`` (DataFrame case x input feature), ``base_values`` (array per case), ``data`` (the
+    Fields: ``values`` (DataFrame case x input feature), ``base_values`` (array per case), ``data`` (the
     explained input rows), ``output`` ("probability", "log-odds", "risk" or "score"), ``explainer``
     ("tree", "linear", "permutation"). ``values.sum(1) + base_values`` equals the model output.
+    Saved and reloaded exactly with ``save``/``load`` (:mod:`radlab.results`).
     """
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    values: pd.DataFrame
+    base_values: np.ndarray
+    data: pd.DataFrame
+    output: str
+    explainer: str
 
     def model_output(self) -> pd.Series:
         """Sum of SHAP values plus the base value per case (the explained model output)."""
@@ -82,13 +91,20 @@ class ShapExplanation:
                              output=self.output)
 
 
-class ShapSummary:
-    """Mean |SHAP| per feature; ``.plot()`` horizontal bars."""
+@dataclass(frozen=True, eq=False)
+class ShapSummary(Result):
+    """Mean |SHAP| per feature; ``.plot()`` horizontal bars.
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    Fields: ``importance`` (Series feature -> mean |SHAP|, largest first), ``output`` (as in
+    :class:`ShapExplanation`), ``frame`` (the explanation's tidy table: case, feature, value, shap).
+    """
+
+    importance: pd.Series
+    output: str
+    frame: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """Columns: feature, mean_abs_shap."""
         return self.importance.rename("mean_abs_shap").rename_axis("feature").reset_index()
 
     def plot(self, *, width: int = 500, height: int = 400, **opts):
@@ -99,13 +115,19 @@ class ShapSummary:
             invert_axes=True, width=width, height=height, xlabel="", ylabel=f"mean |SHAP| ({self.output})", **opts)
 
 
-class ShapDependence:
-    """SHAP value of one feature against the feature's value; ``.plot()`` scatter."""
+@dataclass(frozen=True, eq=False)
+class ShapDependence(Result):
+    """SHAP value of one feature against the feature's value; ``.plot()`` scatter.
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    Fields: ``feature`` (its name), ``frame`` (one row per case: value, shap), ``output``.
+    """
+
+    feature: str
+    frame: pd.DataFrame
+    output: str
 
     def to_frame(self) -> pd.DataFrame:
+        """Columns: value, shap (a copy of ``frame``)."""
         return self.frame.copy()
 
     def plot(self, *, width: int = 450, height: int = 350, **opts):
@@ -116,13 +138,22 @@ class ShapDependence:
                                                             ylabel=f"SHAP ({self.output})", tools=["hover"], **opts)
 
 
-class ShapWaterfall:
-    """One case: base value, each feature's contribution, output value; ``.plot()`` waterfall segments."""
+@dataclass(frozen=True, eq=False)
+class ShapWaterfall(Result):
+    """One case: base value, each feature's contribution, output value; ``.plot()`` waterfall segments.
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    Fields: ``case`` (its index label), ``base_value``, ``output_value`` (base value plus every contribution),
+    ``frame`` (feature, shap, start, end: one row per shown feature, the rest summed in a last row), ``output``.
+    """
+
+    case: object
+    base_value: float
+    output_value: float
+    frame: pd.DataFrame
+    output: str
 
     def to_frame(self) -> pd.DataFrame:
+        """Columns: feature, shap, start, end (a copy of ``frame``)."""
         return self.frame.copy()
 
     def plot(self, *, width: int = 550, height: int = 380, **opts):

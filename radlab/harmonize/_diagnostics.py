@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from radlab.results import Result
+
 __all__ = ["BatchEffect", "compare_batch_effects"]
 
 
-class BatchEffect:
+@dataclass(frozen=True, eq=False)
+class BatchEffect(Result):
     """How strongly features depend on the batch, computed once by :meth:`from_features`.
 
-    Attributes: ``tests`` (DataFrame per feature: statistic, p_value, q_value, significant),
-    ``n_significant`` (features with BH-FDR q < ``alpha``), ``n_features``, ``separability``
-    (cross-validated balanced accuracy of a logistic-regression batch classifier on the standardised
-    features; chance = 1 / n_batches), ``chance``, ``silhouette`` (silhouette of the batch labels in
-    the space of the first ``n_components`` principal components; ~0 or below = no batch clustering),
-    ``pca`` (DataFrame of case, batch, PC1, PC2), ``explained_variance_ratio``, ``name``.
+    Fields: ``name``, ``tests`` (DataFrame per feature: feature, statistic, p_value, q_value, significant),
+    ``alpha`` (the FDR level), ``n_significant`` (features with BH-FDR q < ``alpha``), ``n_features``,
+    ``separability`` (cross-validated balanced accuracy of a logistic-regression batch classifier on the
+    standardised features, NaN when a batch has a single case; chance = 1 / n_batches), ``chance``,
+    ``silhouette`` (silhouette of the batch labels in the space of the first ``n_components`` principal
+    components; ~0 or below = no batch clustering), ``pca`` (DataFrame of case, batch, PC1, PC2),
+    ``explained_variance_ratio`` (array per component). Saved and reloaded exactly with ``save``/``load``
+    (:mod:`radlab.results`).
     """
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    name: str
+    tests: pd.DataFrame
+    alpha: float
+    n_significant: int
+    n_features: int
+    separability: float
+    chance: float
+    silhouette: float
+    pca: pd.DataFrame
+    explained_variance_ratio: np.ndarray
 
     @classmethod
     def from_features(cls, features, batch, *, alpha: float = 0.05, n_components: int = 5, cv: int = 5,
@@ -34,7 +49,7 @@ class BatchEffect:
         >>> X = pd.DataFrame(rng.normal(size=(60, 8)))
         >>> b = np.repeat(["A", "B", "C"], 20)
         >>> X[b == "B"] += 2.0
-    >>> X[b == "C"] -= 2.0
+        >>> X[b == "C"] -= 2.0
         >>> be = BatchEffect.from_features(X, b)
         >>> be.n_significant, bool(be.separability > 0.9)
         (8, True)

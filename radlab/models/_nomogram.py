@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from radlab.results import Result
 
 __all__ = ["Nomogram"]
 
@@ -27,16 +32,25 @@ def _unwrap(estimator):
     return estimator, scale, mean
 
 
-class Nomogram:
+@dataclass(frozen=True, eq=False)
+class Nomogram(Result):
     """Points per variable, total points and the predicted risk they map to (Display pattern).
 
-    Built with :meth:`from_estimator`. Attributes: ``kind`` ("logistic" | "cox"), ``coef`` (per unit of the
+    Built with :meth:`from_estimator`. Fields: ``kind`` ("logistic" | "cox"), ``coef`` (Series: per unit of the
     original variables), ``intercept``, ``ranges`` (DataFrame variable, low, high), ``points_per_unit``,
-    ``times`` (Cox), ``baseline_survival`` (Cox, S0 at ``times`` for a linear predictor of 0).
+    ``n_ticks`` (values per variable in :meth:`to_frame`), ``times`` (Cox, else None), ``baseline_survival``
+    (Cox, S0 at ``times`` for a linear predictor of 0, else None). Saved and reloaded exactly with
+    ``save``/``load`` (:mod:`radlab.results`).
     """
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    kind: str
+    coef: pd.Series
+    intercept: float
+    ranges: pd.DataFrame
+    points_per_unit: float
+    n_ticks: int = 5
+    times: np.ndarray | None = None
+    baseline_survival: np.ndarray | None = None
 
     @classmethod
     def from_estimator(cls, estimator, X: pd.DataFrame, *, times=None, n_ticks: int = 5) -> "Nomogram":
@@ -66,18 +80,20 @@ class Nomogram:
         ppu = 100.0 / spans.max()
         out = cls(kind=kind, coef=pd.Series(coef, index=X.columns), intercept=intercept,
                   ranges=pd.DataFrame({"variable": X.columns, "low": low, "high": high}),
-                  points_per_unit=ppu, n_ticks=n_ticks, times=None, baseline_survival=None)
-        if kind == "cox":
-            if times is None:
-                raise ValueError("The 'times' parameter of Nomogram.from_estimator is required for a Cox model.")
-            times = np.atleast_1d(np.asarray(times, float))
-            x0 = X.iloc[:1]
-            lp0 = float(out.linear_predictor(x0)[0])
-            xm = x0.to_numpy(float) if scale is None else (x0.to_numpy(float) - mean) / scale
-            fns = model.predict_survival_function(xm) if not hasattr(model, "model_") else None
-            s = fns[0](times) if fns is not None else model.predict_survival_function(xm, times)[0]
-            out.times, out.baseline_survival = times, np.asarray(s) ** np.exp(-lp0)
-        return out
+                  points_per_unit=float(ppu), n_ticks=n_ticks)
+        if kind == "logistic":
+            return out
+        if times is None:
+            raise ValueError("The 'times' parameter of Nomogram.from_estimator is required for a Cox model.")
+        times = np.atleast_1d(np.asarray(times, float))
+        x0 = X.iloc[:1]
+        lp0 = float(out.linear_predictor(x0)[0])
+        xm = x0.to_numpy(float) if scale is None else (x0.to_numpy(float) - mean) / scale
+        if hasattr(model, "feature_names_in_"):  # a model fitted on a DataFrame is given one
+            xm = pd.DataFrame(xm, columns=model.feature_names_in_)
+        fns = model.predict_survival_function(xm) if not hasattr(model, "model_") else None
+        s = fns[0](times) if fns is not None else model.predict_survival_function(xm, times)[0]
+        return dataclasses.replace(out, times=times, baseline_survival=np.asarray(s, float) ** np.exp(-lp0))
 
     def _min_contribution(self):
         c = self.coef.to_numpy()
