@@ -21,11 +21,10 @@ import SimpleITK as sitk
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from radlab.catalog import Catalog
 from radlab.cohort import CaseError
 from radlab.io import read_header, read_mask_voxels
 from radlab.io._header import ReadError
-
-from conftest import open_m, write_catalog
 
 CATALOG = """
 cohorts:
@@ -36,6 +35,15 @@ cohorts:
       tumour_seg: {path: "dicom/{case}/seg.dcm", format: seg, roi: tumour, image: T2w}
     clinical: {path: clinical.csv}
 """
+
+
+def write_catalog(root, text: str) -> None:
+    (root / "catalog.yaml").write_text(text)
+
+
+def open_m(root, name: str = "d"):
+    """Cohort ``name`` of ``root/catalog.yaml`` (a new Catalog: nothing cached between opens)."""
+    return Catalog(root / "catalog.yaml")[name]
 
 
 @pytest.fixture

@@ -17,14 +17,25 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from radlab.catalog import Catalog
 from radlab.cohort import CaseError, GeometryError
 from radlab.io import read_header, read_mask_voxels
 from radlab.io._header import ReadError
 
-from conftest import CATALOG, open_m, write_catalog
-
 IMAGE = "images/{case}/T2w_pre.nii.gz"
 MASK = "masks/{case}/tumour_pre.nii.gz"
+
+
+def open_m(root):
+    """Cohort ``m`` of the ``messy`` folder's catalog (a new Catalog: nothing cached between opens)."""
+    return Catalog(root / "catalog.yaml")["m"]
+
+
+def _edit_catalog(root, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in the ``messy`` folder's catalog."""
+    path = root / "catalog.yaml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
 
 
 def _path(root, template, case, ext=None):
@@ -36,7 +47,7 @@ def _use_format(root, ids, ext):
     """Write every case's T2w as ``ext`` and point the catalog at those files."""
     for case in ids:
         sitk.WriteImage(sitk.ReadImage(str(_path(root, IMAGE, case))), str(_path(root, IMAGE, case, ext)))
-    write_catalog(root, CATALOG.replace("T2w_pre.nii.gz", f"T2w_pre{ext}"))
+    _edit_catalog(root, "T2w_pre.nii.gz", f"T2w_pre{ext}")
 
 
 def _nifti(path) -> bytearray:
@@ -319,7 +330,7 @@ def test_bad_mask_values_name_case_and_file_and_the_rest_completes(messy, kind):
     path = _path(root, MASK, bad)
     _array_image(path, change)
     if options:
-        write_catalog(root, CATALOG.replace("image: T2w}", f"image: T2w{options}}}"))
+        _edit_catalog(root, "image: T2w}", f"image: T2w{options}}}")
         for case in ids:  # the other masks hold label 3, as the catalog says
             if case != bad:
                 _array_image(_path(root, MASK, case), lambda m: m.astype(np.uint8) * 3)
@@ -337,7 +348,7 @@ def test_label_keeps_one_value_as_uint8(messy):
     path = _path(root, MASK, ids[0])
     original = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
     _array_image(path, _with_second_label)
-    write_catalog(root, CATALOG.replace("image: T2w}", "image: T2w, label: 2}"))
+    _edit_catalog(root, "image: T2w}", "image: T2w, label: 2}")
     mask = open_m(root).case(ids[0])["tumour"]
     values = mask.values
     assert mask.dtype == values.dtype == np.uint8  # the lazy array's declared dtype is what the reader returns
