@@ -12,8 +12,8 @@ voxels of a region of each image: ``<how>_<where>`` with ``how`` in
 
 and ``where`` in ``roi`` (inside the ROI: first-order features of the ROI survive the first two),
 ``non_roi`` (outside it: checks that the signature does not lean on the surroundings) and ``full`` (the whole
-image: the ROI is then filled with the image's overall intensities). ``moved_roi`` moves the ROI onto
-non-tumour tissue of the same image (same shape, the image unchanged).
+image: the ROI is then filled with the image's overall intensities). ``moved_roi`` moves the ROI to a random
+place on non-tumour tissue of the same image (same shape, the image unchanged).
 
 Every control is deterministic given its seed, and lazy: the perturbed variables are dask arrays computed
 where the features are extracted.
@@ -65,10 +65,9 @@ def _permuted(image: np.ndarray, roi: np.ndarray, control: str, seed) -> np.ndar
 
 
 def _moved(mask: np.ndarray, image: np.ndarray, seed, *, margin: int = 2, on_tissue: float = 0.95) -> np.ndarray:
-    """``mask`` translated in-plane onto tissue away from the tumour: every moved voxel inside the image, at
-    least ``margin`` voxels from the ROI, and a fraction ``on_tissue`` of them on tissue (intensity above the
-    image's Otsu threshold: noise puts a few tissue voxels below it); the nearest such shift, directions in
-    a seeded random order."""
+    """``mask`` translated in-plane to a random position (seeded, uniform over the valid ones) where every moved
+    voxel is inside the image, at least ``margin`` voxels from the ROI, and a fraction ``on_tissue`` of them on
+    tissue (intensity above the image's Otsu threshold: noise puts a few tissue voxels below it)."""
     from scipy import ndimage
     from skimage.filters import threshold_otsu
 
@@ -76,21 +75,16 @@ def _moved(mask: np.ndarray, image: np.ndarray, seed, *, margin: int = 2, on_tis
     zz, yy, xx = np.nonzero(roi)
     tissue = image > threshold_otsu(image)
     keep_out = ndimage.binary_dilation(roi, iterations=margin)
-    rng = np.random.default_rng(seed)
-    size = max(np.ptp(yy), np.ptp(xx)) + 1 + margin
     ny, nx = image.shape[1:]
-    for step in range(size, max(ny, nx)):
-        for angle in rng.permutation(np.arange(0, 360, 15)):
-            dy, dx = (int(round(step * f(np.deg2rad(angle)))) for f in (np.sin, np.cos))
-            y, x = yy + dy, xx + dx
-            if y.min() < 0 or x.min() < 0 or y.max() >= ny or x.max() >= nx:
-                continue
-            if tissue[zz, y, x].mean() >= on_tissue and not keep_out[zz, y, x].any():
-                out = np.zeros_like(mask)
-                out[zz, y, x] = mask[roi]
-                return out
-    raise InputError("moved_roi: no in-plane position puts the whole ROI on tissue away from the tumour (the "
-                     "ROI is too large for the image's tissue); use another control for this case.")
+    valid = [(dy, dx) for dy in range(-yy.min(), ny - yy.max(), 2) for dx in range(-xx.min(), nx - xx.max(), 2)
+             if not keep_out[zz, yy + dy, xx + dx].any() and tissue[zz, yy + dy, xx + dx].mean() >= on_tissue]
+    if not valid:
+        raise InputError("moved_roi: no in-plane position puts the whole ROI on tissue away from the tumour (the "
+                         "ROI is too large for the image's tissue); use another control for this case.")
+    dy, dx = valid[np.random.default_rng(seed).integers(len(valid))]
+    out = np.zeros_like(mask)
+    out[zz, yy + dy, xx + dx] = mask[roi]
+    return out
 
 
 def _delayed(fn):
@@ -206,7 +200,8 @@ def _oof_auc(result, confidence_level: float) -> dict:
 
 def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, params="demo",
                           controls: Sequence[str] = ("shuffled_full", "randomized_sampled_full", "moved_roi"),
-                          seed: int = 0, ids=None, pairs=None, exclude: str | None = r"_shape_",
+                          seed: int = 0, ids=None, pairs=None, include: str | None = None,
+                          exclude: str | None = r"_shape_",
                           features: pd.DataFrame | None = None, confidence_level: float = 0.95,
                           scheduler=None, cache=None, n_workers: int | None = None, progress: bool = False,
                           **workflow) -> NegativeControls:
@@ -217,9 +212,12 @@ def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, param
     :func:`radlab.validation.run_workflow` (``outcome``: a binary column of ``clinical``; ``**workflow``: its
     options, e.g. ``batch="centre"``, ``cv``, ``k``) runs on each feature table. A signature that learns from
     the image keeps its out-of-fold AUC on the original and falls to chance (CI containing 0.5) on controls
-    that destroy the ROI's image information. ``exclude``: a regex of feature columns left out of every
-    table; by default the shape features, which depend on the ROI alone and so are identical in every
-    control (a shape- or volume-driven signature survives all of them by construction).
+    that destroy the ROI's image information. ``include`` / ``exclude``: regexes of the feature columns kept
+    in / left out of every table (the signature's inputs); by default every feature but the shape features,
+    which depend on the ROI alone and so are identical in every control. Many other features also track the
+    ROI's voxel count (sums, extremes, entropies and non-uniformities, texture statistics of finite samples),
+    so a signature built on them can keep its AUC on every control through tumour volume alone: that is
+    what the controls reveal.
 
     Examples
     --------
@@ -243,6 +241,8 @@ def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, param
                                   **options)
     rows, workflows = [], {}
     for name, table in tables.items():
+        if include:
+            table = table.loc[:, table.columns.str.contains(include)]
         if exclude:
             table = table.loc[:, ~table.columns.str.contains(exclude)]
         table = table.dropna(axis=1)
