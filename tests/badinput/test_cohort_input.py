@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -15,10 +16,28 @@ import pytest
 import SimpleITK as sitk
 
 import radlab.cohort
-from conftest import CATALOG, open_m, write_catalog
+from radlab.catalog import Catalog
 from radlab.cohort import CaseError, GeometryError
 from radlab.io import ReadError
 from radlab.io._index import HeaderIndex
+
+
+# the ``messy`` fixture (conftest.py) gives the folder; these helpers live here, not imported from conftest: with
+# several test folders in one run, the module named 'conftest' can be another folder's
+def write_catalog(root, text: str):
+    path = root / "catalog.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def open_m(root):
+    """Cohort ``m`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
+    return Catalog(root / "catalog.yaml")["m"]
+
+
+def messy_catalog(root) -> str:
+    """The catalog the ``messy`` fixture wrote (cohort ``m``)."""
+    return (root / "catalog.yaml").read_text()
 
 
 def image_path(root, case):
@@ -243,7 +262,7 @@ def probability_map(root, case):
 def test_threshold_from_the_catalog(messy, resample):
     root, ids = messy
     originals = {case: probability_map(root, case) for case in ids}
-    write_catalog(root, CATALOG.replace("image: T2w}", "image: T2w, threshold: 0.5}"))
+    write_catalog(root, messy_catalog(root).replace("image: T2w}", "image: T2w, threshold: 0.5}"))
     if resample:  # a mask off its image's grid: resampled, then the same threshold
         mask_off_grid(root, ids[0])
     cohort = open_m(root)
@@ -269,6 +288,6 @@ def test_probability_map_without_threshold_is_a_problem(messy):
 
 def test_label_is_recorded_on_the_mask(messy):
     root, ids = messy
-    write_catalog(root, CATALOG.replace("image: T2w}", "image: T2w, label: 1}"))
+    write_catalog(root, messy_catalog(root).replace("image: T2w}", "image: T2w, label: 1}"))
     mask = open_m(root).case(ids[0])["tumour"]
     assert mask.attrs["label"] == 1 and "threshold" not in mask.attrs and mask.dtype == np.uint8

@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import CATALOG, open_m, write_catalog
-from radlab.catalog import CatalogError
+from radlab.catalog import Catalog, CatalogError
+
+
+# the ``messy`` fixture (conftest.py) gives the folder; these helpers live here, not imported from conftest: with
+# several test folders in one run, the module named 'conftest' can be another folder's
+def write_catalog(root, text: str):
+    path = root / "catalog.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def open_m(root):
+    """Cohort ``m`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
+    return Catalog(root / "catalog.yaml")["m"]
+
+
+def messy_catalog(root) -> str:
+    """The catalog the ``messy`` fixture wrote (cohort ``m``)."""
+    return (root / "catalog.yaml").read_text()
 
 
 def clinical(root) -> pd.DataFrame:
@@ -85,7 +103,7 @@ def test_numeric_parquet_ids_have_no_trailing_zero(messy, dtype):
     if dtype != "int64":  # a missing id as well
         table = pd.concat([table, table.iloc[[0]].assign(case_id=pd.array([None], dtype=dtype))], ignore_index=True)
     table.to_parquet(root / "clinical.parquet")
-    write_catalog(root, CATALOG.replace("clinical.csv", "clinical.parquet"))
+    write_catalog(root, messy_catalog(root).replace("clinical.csv", "clinical.parquet"))
     cohort = open_m(root)
     assert cohort.ids == new
     assert list(cohort.problems.problem) == ([] if dtype == "int64" else ["row 6 has no case id in column 'case_id': row skipped"])
@@ -107,7 +125,7 @@ def test_unsafe_case_id_is_left_out(messy, bad, why):
     case = bad.format(id=ids[1])
     table.iloc[-1, 0] = case
     table.to_parquet(root / "clinical.parquet")  # Parquet keeps every character, NUL included
-    write_catalog(root, CATALOG.replace("clinical.csv", "clinical.parquet"))
+    write_catalog(root, messy_catalog(root).replace("clinical.csv", "clinical.parquet"))
     cohort = open_m(root)
     assert cohort.ids == ids  # the twin with the safe id still opens, and no other case is touched
     row = cohort.problems.iloc[0]
@@ -117,7 +135,7 @@ def test_unsafe_case_id_is_left_out(messy, bad, why):
 
 def test_unsafe_id_in_cases_list(messy):
     root, ids = messy
-    write_catalog(root, CATALOG.replace("clinical: {path: clinical.csv}", f"cases: ['{ids[0]}', '../{ids[1]}', '{ids[2]}', '{ids[2]}']")
+    write_catalog(root, messy_catalog(root).replace("clinical: {path: clinical.csv}", f"cases: ['{ids[0]}', '../{ids[1]}', '{ids[2]}', '{ids[2]}']")
                   .replace("    outcomes: {label: pcr, time: os_months, event: os_event}\n", ""))
     cohort = open_m(root)
     assert cohort.ids == [ids[0]]
@@ -165,7 +183,7 @@ def test_damaged_parquet(messy):
     clinical(root).to_parquet(root / "clinical.parquet")
     data = (root / "clinical.parquet").read_bytes()
     (root / "clinical.parquet").write_bytes(data[: len(data) // 2])
-    write_catalog(root, CATALOG.replace("clinical.csv", "clinical.parquet"))
+    write_catalog(root, messy_catalog(root).replace("clinical.csv", "clinical.parquet"))
     refused(root, "key 'clinical.path'", "cannot read", "as Parquet", file=root / "clinical.parquet")
 
 
@@ -322,7 +340,7 @@ def test_missing_outcome_values_are_no_problem(messy):
 @pytest.mark.parametrize("content", [None, "{not json"], ids=["ground-truth-missing", "ground-truth-malformed"])
 def test_unreadable_ground_truth(messy, content):
     root, ids = messy
-    write_catalog(root, CATALOG + "    ground_truth: truth.json\n")
+    write_catalog(root, messy_catalog(root) + "    ground_truth: truth.json\n")
     if content is not None:
         (root / "truth.json").write_text(content)
     cohort = open_m(root)
