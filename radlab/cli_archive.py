@@ -1,4 +1,5 @@
-"""``radlab index`` (a DICOM archive into a cohort) and ``radlab deidentify`` (a DICOM tree, PS3.15)."""
+"""``radlab index`` (a DICOM archive into a cohort), ``radlab deidentify`` (a DICOM tree, PS3.15) and ``radlab ibsi``
+(IBSI 1 compliance on the CT phantom)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,27 @@ def _deidentify(args) -> int:
     return 0
 
 
+def _ibsi(args) -> int:
+    import pandas as pd
+
+    from radlab.features import ibsi_report, match_rates
+
+    reports = [ibsi_report(c, backend=args.backend, cohort=None, case=args.case, catalog=args.catalog,
+                           cache=False if args.no_cache else None) for c in args.config]
+    report = pd.concat(reports, ignore_index=True)
+    if args.out:
+        report.to_csv(args.out, index=False)
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        shown = report if args.all else report[~report.match]
+        if len(shown):
+            print(shown.drop(columns="backend").to_string(index=False))
+        rates = match_rates(report)
+        print(rates.to_string(float_format=lambda v: f"{v:.0%}"))
+    print(f"IBSI configuration(s) {', '.join(args.config)} ({args.backend}): {int(report.match.sum())} of "
+          f"{len(report)} reference values matched" + (f"; table -> {args.out}" if args.out else ""))
+    return 0 if report.match.all() else EXIT_FAILED_CASES
+
+
 def add_parser(subparsers) -> None:
     """Register ``index``, ``deidentify`` and ``ibsi`` on the ``radlab`` command's subparsers."""
     p = subparsers.add_parser("index", help="index a DICOM archive into a cohort (files table + catalog entry)",
@@ -87,3 +109,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-dates", action="store_true", help="without Modified Dates (dates removed)")
     p.add_argument("--no-descriptors", action="store_true", help="without Clean Descriptors (descriptions removed)")
     p.set_defaults(func=_deidentify)
+
+    p = subparsers.add_parser("ibsi", help="IBSI 1 compliance on the CT phantom (cohort lung-ct, case 1)",
+                              description="Extract the IBSI CT phantom with preset ibsi-ct-<config> and compare every "
+                                          "IBSI reference value; prints the mismatches and the match rate per family. "
+                                          "Exit 0: all matched, 1: some did not.")
+    p.add_argument("--config", nargs="+", default=["A"], type=str.upper, choices=["A", "B", "C", "D", "E"])
+    p.add_argument("--backend", default="mirp", choices=["mirp", "pyradiomics"])
+    p.add_argument("--case", default="1", help="case id of the phantom in cohort lung-ct")
+    p.add_argument("--out", default=None, help="write the whole table (CSV)")
+    p.add_argument("--all", action="store_true", help="print every row, not only the mismatches")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.set_defaults(func=_ibsi)

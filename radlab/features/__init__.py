@@ -2,12 +2,14 @@
 with robustness screening (perturbation ICC, stability selection, correlation with volume)."""
 
 from radlab.features._extract import default_cache, errors, extract, local_cluster
+from radlab.features._ibsi import ibsi_report, match_rates
 from radlab.features._params import PRESETS, load_params, param_hash
 from radlab.features._robustness import (StabilitySelector, icc, perturb_case, perturbations, robustness,
                                          volume_correlation)
 
-__all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "icc", "load_params", "local_cluster",
-           "param_hash", "perturb_case", "perturbations", "robustness", "volume_correlation"]
+__all__ = ["PRESETS", "StabilitySelector", "default_cache", "errors", "extract", "ibsi_report", "icc", "load_params",
+           "local_cluster", "match_rates", "param_hash", "perturb_case", "perturbations", "robustness",
+           "volume_correlation"]
 from radlab.features._controls import CONTROLS, NegativeControls, negative_control, negative_controls, run_negative_controls  # noqa: E402,I001
 
 __all__ += ["CONTROLS", "NegativeControls", "negative_control", "negative_controls", "run_negative_controls"]

@@ -171,7 +171,8 @@ def _pyradiomics(params: dict, key: str):
         logging.getLogger("radiomics").setLevel(logging.ERROR)
         with warnings.catch_warnings():  # pyradiomics validates parameters with pykwalify, which uses load_module
             warnings.filterwarnings("ignore", "the load_module", DeprecationWarning)
-            _EXTRACTORS[key] = RadiomicsFeatureExtractor(params)
+            # the MIRP block of a preset (backend="mirp") is no pyradiomics setting
+            _EXTRACTORS[key] = RadiomicsFeatureExtractor({k: v for k, v in params.items() if k != "mirp"})
     return _EXTRACTORS[key]
 
 

@@ -19,7 +19,7 @@ from radlab.errors import InputError
 
 __all__ = ["PRESETS", "load_params", "param_hash"]
 
-PRESETS = ("ct", "mr", "demo")
+PRESETS = ("ct", "mr", "demo", "ibsi-ct-a", "ibsi-ct-b", "ibsi-ct-c", "ibsi-ct-d", "ibsi-ct-e")
 _DOCS = "https://pyradiomics.readthedocs.io/en/v3.0.1/customization.html"
 
 
