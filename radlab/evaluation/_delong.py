@@ -8,11 +8,17 @@ AUC = mean(V10) = mean(V01); Var(AUC) = var(V10)/m + var(V01)/n (DeLong et al. 1
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from ._checks import as_1d, as_binary, check_level, same_length, z_value
+from radlab.errors import InputError
+from radlab.results import Result
+
+from ._checks import as_1d, as_binary, check_level, same_length
+
+ALTERNATIVES = ("two.sided", "greater", "less")
 
 __all__ = ["DeLongResult", "delong_test", "delong_test_unpaired", "delong_auc_variance"]
 
@@ -50,9 +56,16 @@ def _svar(v: np.ndarray) -> float:
     return float(v.var(ddof=1)) if len(v) > 1 else 0.0
 
 
-@dataclass(frozen=True)
-class DeLongResult:
-    """Outcome of a DeLong comparison of two AUCs (a minus b)."""
+@dataclass(frozen=True, eq=False)
+class DeLongResult(Result):
+    """Outcome of a DeLong comparison of two AUCs (a minus b), as pROC's ``roc.test(method="delong")``.
+
+    Fields: ``auc_a``, ``auc_b``, ``difference`` (a - b), ``se`` (of the difference), ``statistic`` (Z paired,
+    D unpaired), ``p_value`` (for ``alternative``), ``ci_low``/``ci_high`` (two-sided interval of the difference at
+    ``confidence_level``), ``paired``, ``covariance`` (DeLong covariance of the two AUCs; 0 unpaired),
+    ``df`` (Welch-type degrees of freedom of the unpaired t test; ``inf`` paired: normal), ``alternative``.
+    ``to_frame()``: one row with these fields as columns.
+    """
 
     auc_a: float
     auc_b: float
@@ -64,15 +77,24 @@ class DeLongResult:
     ci_high: float
     confidence_level: float
     paired: bool
+    covariance: float = 0.0
+    df: float = float("inf")
+    alternative: str = "two.sided"
 
-    def to_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame([asdict(self)])
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{f: getattr(self, f) for f in self.__dataclass_fields__}])
 
 
-def _result(auc_a, auc_b, var, level, paired) -> DeLongResult:
-    from scipy.stats import norm
+def _check_alternative(alternative: str, owner: str) -> str:
+    if alternative not in ALTERNATIVES:
+        raise InputError(f"The 'alternative' parameter of {owner} must be one of {list(ALTERNATIVES)}. "
+                         f"Got {alternative!r}.")
+    return alternative
+
+
+def _result(auc_a, auc_b, var, level, paired, alternative, *, covariance=0.0, df=np.inf) -> DeLongResult:
+    """Statistic, p and interval: normal (df = inf, paired) or Student's t with ``df`` (unpaired), as pROC."""
+    from scipy.stats import t as student
 
     diff = auc_a - auc_b
     se = float(np.sqrt(max(var, 0.0)))
@@ -80,16 +102,25 @@ def _result(auc_a, auc_b, var, level, paired) -> DeLongResult:
         stat = 0.0 if diff == 0 else float(np.sign(diff) * np.inf)
     else:
         stat = diff / se
-    p = float(2 * norm.sf(abs(stat)))
-    z = z_value(level)
-    return DeLongResult(auc_a, auc_b, diff, se, float(stat), p, diff - z * se, diff + z * se, level, paired)
+    dist = student(df) if np.isfinite(df) else student(np.inf)
+    if alternative == "two.sided":
+        p = 2 * dist.sf(abs(stat))
+    elif alternative == "greater":
+        p = dist.sf(stat)
+    else:
+        p = dist.cdf(stat)
+    q = float(dist.ppf(0.5 + level / 2))
+    return DeLongResult(auc_a, auc_b, diff, se, float(stat), float(p), diff - q * se, diff + q * se, level, paired,
+                        float(covariance), float(df), alternative)
 
 
-def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: float = 0.95) -> DeLongResult:
+def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: float = 0.95,
+                alternative: str = "two.sided") -> DeLongResult:
     """Paired DeLong test of two correlated AUCs measured on the same cases.
 
     Implements the fast algorithm of Sun & Xu (2014): O(n log n), ties by midranks.
-    The statistic is z = (AUC_a - AUC_b) / SE, two-sided p from the normal distribution.
+    The statistic is z = (AUC_a - AUC_b) / SE with p from the normal distribution, as pROC's
+    ``roc.test(paired=TRUE)``; the result also carries the DeLong covariance of the two AUCs.
 
     Parameters
     ----------
@@ -100,7 +131,9 @@ def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: f
     pos_label : optional
         Positive class; inferred for {0, 1}, {-1, 1} and booleans.
     confidence_level : float
-        Level of the interval for the difference.
+        Level of the (two-sided) interval for the difference.
+    alternative : {"two.sided", "greater", "less"}
+        "greater": AUC_a > AUC_b; "less": AUC_a < AUC_b (pROC's convention).
 
     Returns
     -------
@@ -119,6 +152,7 @@ def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: f
     b = as_1d(score_b, "score_b", owner)
     same_length(owner, y_true=pos, score_a=a, score_b=b)
     level = check_level(confidence_level, owner)
+    alternative = _check_alternative(alternative, owner)
     v10a, v01a = structural_components(pos, a)
     v10b, v01b = structural_components(pos, b)
     m, n = len(v10a), len(v01a)
@@ -126,15 +160,19 @@ def delong_test(y_true, score_a, score_b, *, pos_label=None, confidence_level: f
     s01 = np.cov(np.vstack([v01a, v01b])) if n > 1 else np.zeros((2, 2))
     s = s10 / m + s01 / n
     var = s[0, 0] + s[1, 1] - 2 * s[0, 1]
-    return _result(float(v10a.mean()), float(v10b.mean()), var, level, True)
+    return _result(float(v10a.mean()), float(v10b.mean()), var, level, True, alternative, covariance=s[0, 1])
 
 
 def delong_test_unpaired(
-    y_true_a, score_a, y_true_b, score_b, *, pos_label=None, confidence_level: float = 0.95
+    y_true_a, score_a, y_true_b, score_b, *, pos_label=None, confidence_level: float = 0.95,
+    alternative: str = "two.sided",
 ) -> DeLongResult:
-    """DeLong test of two independent AUCs (e.g. one model on two centres or scanners).
+    """DeLong test of two independent AUCs (e.g. one model on two centres or scanners), as pROC's
+    ``roc.test(paired=FALSE, method="delong")``.
 
-    Var(AUC_a - AUC_b) = Var(AUC_a) + Var(AUC_b), each by DeLong's method.
+    D = (AUC_a - AUC_b) / sqrt(V_a + V_b), each V by DeLong's method; p from Student's t with Welch-type
+    degrees of freedom df = (V_a + V_b)^2 / (V_a^2 / (N_a - 1) + V_b^2 / (N_b - 1)), N = cases of that curve
+    (pROC's ``delong.unpaired.test``). The interval for the difference uses the same t quantile.
 
     Examples
     --------
@@ -150,6 +188,10 @@ def delong_test_unpaired(
     same_length(owner, y_true_a=pa, score_a=a)
     same_length(owner, y_true_b=pb, score_b=b)
     level = check_level(confidence_level, owner)
+    alternative = _check_alternative(alternative, owner)
     auc_a, var_a = delong_auc_variance(pa, a)
     auc_b, var_b = delong_auc_variance(pb, b)
-    return _result(auc_a, auc_b, var_a + var_b, level, False)
+    total = var_a + var_b
+    denom = var_a**2 / (len(pa) - 1) + var_b**2 / (len(pb) - 1)
+    df = total**2 / denom if denom > 0 else np.inf
+    return _result(auc_a, auc_b, total, level, False, alternative, df=df)

@@ -82,6 +82,46 @@ def test_unpaired_delong_is_sum_of_variances(binary_data):
     assert not res.paired
 
 
+def test_unpaired_delong_welch_t_hand_derived():
+    # pROC roc.test(paired=FALSE, method="delong"): D = (AUC_a - AUC_b) / sqrt(V_a + V_b), p from Student's t with
+    # df = (V_a + V_b)^2 / (V_a^2 / (N_a - 1) + V_b^2 / (N_b - 1)) (pROC R/delong.R, delong.unpaired.test).
+    # Hand-derived, exact: curve a has V10 = [1/2, 1], V01 = [1, 1/2] -> AUC 3/4, V_a = 1/8; curve b has
+    # V10 = [1, 1, 1/2], V01 = [1, 2/3] -> AUC 5/6, V_b = 1/18; so D = (-1/12) / sqrt(13/72), df = 169/31.
+    from scipy.stats import t
+
+    r = delong_test_unpaired([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], [0, 1, 0, 1, 1], [0.2, 0.6, 0.5, 0.9, 0.3])
+    d = (-1 / 12) / np.sqrt(13 / 72)
+    assert (r.auc_a, r.auc_b) == pytest.approx((3 / 4, 5 / 6), abs=1e-15)
+    assert r.statistic == pytest.approx(d, rel=1e-13)
+    assert r.df == pytest.approx(169 / 31, rel=1e-13)
+    assert r.p_value == pytest.approx(2 * t.sf(abs(d), 169 / 31), rel=1e-12)
+    q = t.ppf(0.975, 169 / 31)
+    assert (r.ci_low, r.ci_high) == pytest.approx((-1 / 12 - q * np.sqrt(13 / 72), -1 / 12 + q * np.sqrt(13 / 72)))
+    less = delong_test_unpaired([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], [0, 1, 0, 1, 1], [0.2, 0.6, 0.5, 0.9, 0.3],
+                                alternative="less")
+    assert less.p_value == pytest.approx(t.cdf(d, 169 / 31), rel=1e-12)  # pROC: "less" -> pt(D, df)
+    assert type(r).from_dict(r.to_dict()) == r  # exact round trip
+
+
+def test_paired_delong_covariance_and_alternatives(binary_data):
+    # Hand-derived DeLong covariance: a has V10 = [1/2, 1], V01 = [1, 1/2]; b has V10 = [1, 1/2], V01 = [1/2, 1];
+    # cov = cov(V10a, V10b)/m + cov(V01a, V01b)/n = (-1/8)/2 + (-1/8)/2 = -1/8 (pROC's cov(roc1, roc2), delong).
+    r = delong_test([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], [0.3, 0.2, 0.6, 0.25])
+    assert r.covariance == pytest.approx(-1 / 8, abs=1e-15)
+    assert r.df == np.inf
+    y, a, b = binary_data
+    aucs, cov = naive_delong(y, [a, b])
+    two, greater, less = (delong_test(y, a, b, alternative=k) for k in ("two.sided", "greater", "less"))
+    assert two.covariance == pytest.approx(cov[0, 1], rel=1e-10)
+    from scipy.stats import norm  # pROC: "greater" -> pnorm(-Z), "less" -> pnorm(Z)
+
+    assert greater.p_value == pytest.approx(norm.sf(two.statistic), rel=1e-12)
+    assert less.p_value == pytest.approx(norm.cdf(two.statistic), rel=1e-12)
+    assert greater.p_value + less.p_value == pytest.approx(1.0, abs=1e-15)
+    with pytest.raises(ValueError, match="'alternative' parameter of delong_test must be one of"):
+        delong_test(y, a, b, alternative="two-sided")
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 20), min_size=6, max_size=40), st.integers(0, 10_000))
 def test_delong_antisymmetric(values, seed):
@@ -205,7 +245,7 @@ def test_frames_and_plot(binary_data):
     assert list(frame.columns) == ["model", "threshold", "fpr", "tpr", "specificity"]
     assert roc.summary().loc[0, "auc"] == roc.auc
     assert isinstance(roc.plot(), hv.Overlay)
-    assert delong_test(y, a, a + 1).to_frame().shape == (1, 10)
+    assert delong_test(y, a, a + 1).to_frame().shape == (1, 13)  # + covariance, df, alternative
 
 
 def test_band_sensitivities_match_sklearn_per_resample():
