@@ -18,10 +18,20 @@ from ._checks import as_groups, check_level, survival_inputs, z_value
 __all__ = ["KaplanMeier", "LogRankResult", "logrank_test", "km_estimate"]
 
 
-def km_estimate(durations: np.ndarray, events: np.ndarray, confidence_level: float = 0.95) -> pd.DataFrame:
-    """KM table at time 0 and every distinct duration: at_risk, events, censored, survival, lower, upper.
+CONF_TYPES = ("log-log", "log", "plain")
+MEDIAN_RULES = ("first", "midpoint")
+_TOL = np.sqrt(np.finfo(float).eps)  # R survival's tolerance for "S(t) equals 0.5"
 
-    CIs by the exponential Greenwood (log(-log)) formula, as lifelines.
+
+def km_estimate(durations: np.ndarray, events: np.ndarray, confidence_level: float = 0.95,
+                conf_type: str = "log-log") -> pd.DataFrame:
+    """KM table at time 0 and every distinct duration: at_risk, events, censored, survival, lower, upper, greenwood.
+
+    ``greenwood`` is sum d / (n (n - d)), the variance of the cumulative hazard (R survfit's ``std.err`` squared);
+    it is ``inf`` from the time the curve reaches 0 (n = d), where the interval is undefined: lower/upper NaN.
+    Intervals (R survfit's ``conf.type``, with se = sqrt(greenwood)): ``"log-log"`` (lifelines)
+    exp(-exp(log(-log S) -+ z se / log S)); ``"log"`` (R's default) S exp(-+ z se), upper capped at 1;
+    ``"plain"`` S (1 -+ z se), clipped to [0, 1]. While S = 1 (before the first event) the interval is [1, 1].
     """
     times, inv = np.unique(durations, return_inverse=True)
     total = np.bincount(inv, minlength=len(times)).astype(float)
@@ -29,15 +39,23 @@ def km_estimate(durations: np.ndarray, events: np.ndarray, confidence_level: flo
     at_risk = len(durations) - np.cumsum(total) + total
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - died / at_risk)
-        term = died / (at_risk * (at_risk - died))
-    term[~np.isfinite(term)] = 0.0
+        term = np.where(died > 0, died / (at_risk * (at_risk - died)), 0.0)
     var = np.cumsum(term)
     z = z_value(confidence_level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.log(surv)
-        lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(var) / v))
-        upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(var) / v))
-    lower, upper = np.nan_to_num(lower, nan=1.0), np.nan_to_num(upper, nan=1.0)
+    se = np.sqrt(var)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "log-log":
+            v = np.log(surv)
+            lower = np.exp(-np.exp(np.log(-v) - z * se / v))
+            upper = np.exp(-np.exp(np.log(-v) + z * se / v))
+        elif conf_type == "log":
+            lower, upper = surv * np.exp(-z * se), np.minimum(surv * np.exp(z * se), 1.0)
+        else:
+            lower, upper = np.clip(surv * (1 - z * se), 0.0, 1.0), np.clip(surv * (1 + z * se), 0.0, 1.0)
+    one = surv == 1.0
+    undefined = ~np.isfinite(var) | (surv == 0.0)
+    lower, upper = np.where(one, 1.0, lower), np.where(one, 1.0, upper)
+    lower, upper = np.where(undefined, np.nan, lower), np.where(undefined, np.nan, upper)
     table = pd.DataFrame({"time": times, "at_risk": at_risk, "events": died, "censored": total - died,
                           "survival": surv, "lower": lower, "upper": upper, "greenwood": var})
     if times[0] > 0:
@@ -47,9 +65,24 @@ def km_estimate(durations: np.ndarray, events: np.ndarray, confidence_level: flo
     return table
 
 
-def _first_at_or_below(times: np.ndarray, values: np.ndarray, q: float = 0.5) -> float:
-    hit = np.flatnonzero(values <= q)
-    return float(times[hit[0]]) if len(hit) else np.inf
+def curve_median(times: np.ndarray, values: np.ndarray, rule: str = "first", q: float = 0.5) -> float:
+    """Time at which a step curve reaches ``q``: ``inf`` if it never does, NaN if it is undefined from there on.
+
+    ``rule="first"`` (lifelines): the first time with value <= q. ``rule="midpoint"`` (R survival's
+    ``median.survfit`` / ``quantile.survfit``): where the curve equals q (to sqrt(machine eps)) over an interval,
+    the midpoint of that interval's start and the time it drops below q. A bound that is NaN (undefined Greenwood
+    variance) from some time on and never reached q before it is NaN, not "not reached".
+    """
+    defined = ~np.isnan(values)
+    hit = np.flatnonzero(defined & (values <= q + (_TOL if rule == "midpoint" else 0.0)))
+    if not len(hit):
+        return np.nan if not defined.all() else np.inf
+    first = hit[0]
+    if rule == "midpoint" and abs(values[first] - q) < _TOL:
+        below = np.flatnonzero(defined & (values < values[first]))
+        if len(below):
+            return float((times[first] + times[below[0]]) / 2)
+    return float(times[first])
 
 
 def _step_at(table: pd.DataFrame, times) -> np.ndarray:
@@ -150,7 +183,9 @@ class KaplanMeier:
     """Kaplan-Meier curves with CIs, a numbers-at-risk table, medians and (by group) a log-rank test.
 
     Build with :meth:`from_survival`. Attributes: ``table`` (group, time, at_risk, events, censored,
-    survival, lower, upper), ``medians`` (group, median, lower, upper; ``inf`` when not reached),
+    survival, lower, upper, greenwood; lower/upper NaN where the Greenwood variance is undefined),
+    ``medians`` (group, n, events, median, lower, upper; ``inf`` when not reached, NaN when undefined),
+    ``conf_type``, ``median_rule``,
     ``at_risk`` (numbers at risk / events / censored by group at ``at_risk_times``), ``logrank``
     (:class:`LogRankResult`, or None for one group, no events or groups whose follow-up does not overlap), ``confidence_level``.
     """
@@ -160,8 +195,14 @@ class KaplanMeier:
 
     @classmethod
     def from_survival(cls, durations, event_observed, *, groups=None, confidence_level: float = 0.95,
-                      at_risk_times=None, name: str = "all") -> "KaplanMeier":
+                      at_risk_times=None, name: str = "all", conf_type: str = "log-log",
+                      median_rule: str = "first") -> "KaplanMeier":
         """Fit one curve per group (or one for all).
+
+        ``conf_type`` is the pointwise interval: ``"log-log"`` (default, lifelines and Stata), ``"log"`` (R
+        survfit's default) or ``"plain"``; see :func:`km_estimate`. ``median_rule`` is ``"first"`` (default,
+        lifelines: first time with S <= 0.5) or ``"midpoint"`` (R: the middle of an interval where S = 0.5);
+        the median's CI is where the lower/upper curves reach 0.5, by the same rule.
 
         Numbers at risk at time tau count cases with duration >= tau; events and censored count those
         with duration < tau, so the three add up to the group size.
@@ -177,18 +218,21 @@ class KaplanMeier:
         owner = "KaplanMeier.from_survival"
         t, e = survival_inputs(durations, event_observed, owner)
         level = check_level(confidence_level, owner)
+        for value, allowed, pname in ((conf_type, CONF_TYPES, "conf_type"), (median_rule, MEDIAN_RULES, "median_rule")):
+            if value not in allowed:
+                raise InputError(f"The '{pname}' parameter of {owner} must be one of {list(allowed)}. Got {value!r}.")
         g = np.full(len(t), name, dtype=object) if groups is None else as_groups(groups, owner, len(t))
         ticks = _nice_ticks(float(t.max())) if at_risk_times is None else np.asarray(at_risk_times, float)
         tables, medians, risk = [], [], []
         for label in np.unique(g):
             sel = g == label
-            tab = km_estimate(t[sel], e[sel], level)
+            tab = km_estimate(t[sel], e[sel], level, conf_type)
             tab.insert(0, "group", label)
             tables.append(tab)
             times = tab.time.to_numpy()
-            medians.append({"group": label, "median": _first_at_or_below(times, tab.survival.to_numpy()),
-                            "lower": _first_at_or_below(times, tab.lower.to_numpy()),
-                            "upper": _first_at_or_below(times, tab.upper.to_numpy())})
+            medians.append({"group": label, "n": int(sel.sum()), "events": int(e[sel].sum()),
+                            **{k: curve_median(times, tab[c].to_numpy(), median_rule)
+                               for k, c in (("median", "survival"), ("lower", "lower"), ("upper", "upper"))}})
             ts, es = t[sel][:, None], e[sel][:, None]
             risk.append(pd.DataFrame({"group": label, "time": ticks, "at_risk": (ts >= ticks).sum(0),
                                       "events": ((ts < ticks) & es).sum(0), "censored": ((ts < ticks) & ~es).sum(0)}))
@@ -199,7 +243,8 @@ class KaplanMeier:
             except InputError:  # the groups' follow-up does not overlap: curves, but no test
                 lr = None
         return cls(table=pd.concat(tables, ignore_index=True), medians=pd.DataFrame(medians),
-                   at_risk=pd.concat(risk, ignore_index=True), logrank=lr, confidence_level=level)
+                   at_risk=pd.concat(risk, ignore_index=True), logrank=lr, confidence_level=level,
+                   conf_type=conf_type, median_rule=median_rule)
 
     def survival_at(self, times) -> pd.DataFrame:
         """Survival and CI per group at the given times (step function, right-continuous)."""

@@ -84,7 +84,9 @@ def test_km_non_increasing_in_unit_interval(cases):
     tab = KaplanMeier.from_survival(t, e).table
     s = tab.survival.to_numpy()
     assert np.all(np.diff(s) <= 1e-15) and np.all((s >= 0) & (s <= 1))
-    assert np.all(tab.lower <= s + 1e-12) and np.all(s <= tab.upper + 1e-12)
+    ok = tab.lower.notna().to_numpy()  # NaN exactly where Greenwood's variance is undefined (the curve is at 0)
+    np.testing.assert_array_equal(~ok, (s == 0) | ~np.isfinite(tab.greenwood))
+    assert np.all(tab.lower[ok] <= s[ok] + 1e-12) and np.all(s[ok] <= tab.upper[ok] + 1e-12)
 
 
 def test_edge_cases():
@@ -181,3 +183,66 @@ def test_cox_univariate_errors():
         cox_univariate(t, e, np.arange(9.0))
     with pytest.raises(ValueError, match="finite"):
         cox_univariate(t, e, np.r_[np.nan, np.arange(9.0)])
+
+
+# R survival's aml data (Miller 1981): weeks to relapse, status 1 = relapse, by maintenance chemotherapy.
+AML_T = {"Maintained": [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161],
+         "Nonmaintained": [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]}
+AML_E = {"Maintained": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0], "Nonmaintained": [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]}
+
+
+def _aml(**kw):
+    g = np.repeat(list(AML_T), [len(v) for v in AML_T.values()])
+    return KaplanMeier.from_survival(np.concatenate(list(AML_T.values())), np.concatenate(list(AML_E.values())),
+                                     groups=g, **kw)
+
+
+def test_km_log_ci_matches_r_survfit_aml():
+    # R: summary(survfit(Surv(time, status) ~ x, data = aml)) (conf.type = "log", R's default), as printed in
+    # published R output (4 decimals for the lower limit, 3 for the upper; tolerance half a unit of the last digit).
+    # At t = 45 the Nonmaintained curve reaches 0: R prints std.err NaN and the CI NA.
+    km = _aml(conf_type="log")
+    tab = km.table.set_index(["group", "time"])
+    r_maintained = {9: (0.909, 0.7541, 1.000), 13: (0.818, 0.6192, 1.000), 18: (0.716, 0.4884, 1.000),
+                    23: (0.614, 0.3769, 0.999), 31: (0.491, 0.2549, 0.946), 34: (0.368, 0.1549, 0.875),
+                    48: (0.184, 0.0359, 0.944)}
+    r_nonmaintained = {5: (0.8333, 0.6470, 1.000), 8: (0.6667, 0.4468, 0.995), 12: (0.5833, 0.3616, 0.941),
+                       23: (0.4861, 0.2675, 0.883), 30: (0.2917, 0.1148, 0.741), 43: (0.0972, 0.0153, 0.620)}
+    for group, ref in (("Maintained", r_maintained), ("Nonmaintained", r_nonmaintained)):
+        for time, (s, lo, hi) in ref.items():
+            row = tab.loc[(group, float(time))]
+            assert row.survival == pytest.approx(s, abs=5e-4 if s in (0.909, 0.818, 0.716, 0.614, 0.491,
+                                                                        0.368, 0.184) else 5e-5)
+            assert row.lower == pytest.approx(lo, abs=5e-5)
+            assert row.upper == pytest.approx(hi, abs=5e-4)
+    end = tab.loc[("Nonmaintained", 45.0)]
+    assert end.survival == 0 and np.isnan(end.lower) and np.isnan(end.upper) and end.greenwood == np.inf
+    # print(survfit(...)): n events median 0.95LCL 0.95UCL = 11 7 31 18 NA / 12 11 23 8 NA
+    med = km.medians.set_index("group")
+    assert med.loc["Maintained", ["n", "events", "median", "lower"]].tolist() == [11, 7, 31.0, 18.0]
+    assert med.loc["Nonmaintained", ["n", "events", "median", "lower"]].tolist() == [12, 11, 23.0, 8.0]
+    assert med.loc["Maintained", "upper"] == np.inf  # upper curve stays above 0.5 (R: NA, "not reached")
+    assert np.isnan(med.loc["Nonmaintained", "upper"])  # undefined where the curve hits 0 (R: NA)
+
+
+def test_km_plain_ci_and_midpoint_median_hand_derived():
+    # Durations 1, 2, 3, 4, all events: S = 3/4, 1/2, 1/4, 0; greenwood = sum d/(n(n-d)) = 1/12, 1/12 + 1/6, ...
+    # plain CI (R conf.type = "plain") = S (1 -+ z sqrt(greenwood)), clipped to [0, 1]; exact to 1e-15.
+    from scipy.stats import norm
+
+    km = KaplanMeier.from_survival([1, 2, 3, 4], [1, 1, 1, 1], conf_type="plain")
+    z = norm.ppf(0.975)
+    row = km.table.iloc[2]  # t = 2
+    assert (row.survival, row.greenwood) == pytest.approx((0.5, 1 / 12 + 1 / 6), abs=1e-15)
+    assert row.lower == pytest.approx(max(0.0, 0.5 * (1 - z * np.sqrt(0.25))), abs=1e-15)
+    assert row.upper == pytest.approx(0.5 * (1 + z * np.sqrt(0.25)), abs=1e-15)
+    # Median: S = 0.5 exactly on [2, 3). lifelines: first time with S <= 0.5 = 2; R median.survfit: (2 + 3)/2.
+    assert km.medians["median"].iloc[0] == 2.0
+    assert KaplanMeier.from_survival([1, 2, 3, 4], [1, 1, 1, 1], median_rule="midpoint").medians["median"].iloc[0] \
+        == 2.5
+    # One patient: the curve drops to 0, Greenwood undefined: median 4, CI NA (not a zero-width [4, 4]).
+    one = KaplanMeier.from_survival([4.0], [1]).medians.iloc[0]
+    assert one["median"] == 4.0 and np.isnan(one["lower"]) and np.isnan(one["upper"])
+    assert (one["n"], one["events"]) == (1, 1)
+    with pytest.raises(ValueError, match="'conf_type' parameter of KaplanMeier.from_survival must be one of"):
+        KaplanMeier.from_survival([1, 2], [1, 1], conf_type="arcsin")
