@@ -75,7 +75,9 @@ class ImageSpec(_Spec):
 
 class MaskSpec(ImageSpec):
     format: Literal["auto", "nifti", "nrrd", "mha", "dicom", "rtstruct", "seg"] = "auto"
-    image: str = Field(description="name of the image the mask is drawn on")
+    image: str | None = Field(None, description="name of the image the mask is drawn on (none in a mask-only cohort)")
+    optional: bool = Field(False, description="a missing file means the case lacks this mask (e.g. a reader who did "
+                                              "not mark the lesion), not a missing case")
     roi: str | int | None = None
     label: int | None = None
     threshold: float | None = Field(None, description="probability masks: voxels above it are the ROI")
@@ -141,10 +143,13 @@ class CohortSpec(_Spec):
 
     @model_validator(mode="after")
     def _consistent(self):
-        if not self.images and self.features is None:
-            raise ValueError("a cohort needs 'images' or a 'features' table")
+        if not self.images and not self.masks and self.features is None:
+            raise ValueError("a cohort needs 'images', 'masks' or a 'features' table")
         for name, mask in self.masks.items():
-            if mask.image not in self.images:
+            if mask.image is None and (self.images or mask.format in ("rtstruct", "seg")):
+                raise ValueError(f"mask {name!r} names no 'image'; masks are drawn on one of {sorted(self.images)} (a "
+                                 "mask-only cohort's masks are label maps)")
+            if mask.image is not None and mask.image not in self.images:
                 raise ValueError(f"mask {name!r} is drawn on image {mask.image!r}, which is not one of {sorted(self.images)}")
         clash = set(self.images) & set(self.masks)
         if clash:
@@ -152,7 +157,7 @@ class CohortSpec(_Spec):
         specs = list(self.images.values()) + list(self.masks.values())
         if any(s.column for s in specs) and self.files is None:
             raise ValueError("images or masks given by 'column' need a 'files' table")
-        if self.images and self.clinical is None and self.cases is None and self.files is None:
+        if (self.images or self.masks) and self.clinical is None and self.cases is None and self.files is None:
             raise ValueError("an image cohort needs a 'clinical' table, a 'files' table or a 'cases' list for its ids")
         for tp in self.timepoints:
             if not tp or any(c in tp for c in "/\\\0") or tp in (".", "..") or tp != tp.strip():

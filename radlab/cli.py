@@ -32,7 +32,7 @@ def _catalog(args) -> int:
     for name in catalog.names:
         try:
             cohort = catalog[name]
-            kind = "images" if cohort.spec.images else "feature table"
+            kind = "images" if cohort.spec.images else "masks only" if cohort.spec.masks else "feature table"
             line = f"  {name:<26} {len(cohort):>6} cases  {kind:<13} {cohort.spec.description[:60]}"
             if len(cohort.problems):
                 line += f"  [{len(cohort.problems)} problem(s): radlab info {name}]"

@@ -58,6 +58,7 @@ class _File:
     roi: str | int | None = None
     label: int | None = None
     threshold: float | None = None
+    optional: bool = False  # masks: a missing file means the case lacks the mask
 
 
 PROBLEM_COLUMNS = ["case", "file", "problem"]
@@ -106,7 +107,7 @@ class Cohort:
         self._check_columns(frames, sources)
         self._check_outcomes(frames, sources, problems)
         ids = [i for i in ids if i not in excluded]
-        if spec.images:
+        if spec.images or spec.masks:
             ids = self._check_files(ids, problems, frames.get("files"), known=set(ids) | excluded)
         state = {"frames": frames, "ids": ids, "problems": pd.DataFrame(problems, columns=PROBLEM_COLUMNS)}
         self._shared["tables"] = state
@@ -164,12 +165,12 @@ class Cohort:
             except CaseError as exc:
                 problems.append((case, exc.file, f"{exc}: case excluded"))
                 continue
-            missing = [f.path for f in files if not os.path.exists(f.path)]
+            missing = [f.path for f in files if not f.optional and not os.path.exists(f.path)]
             if missing:
                 problems.append((case, missing[0], f"file not found ({len(missing)} of the case's files missing): case excluded"))
             else:
                 out.append(case)
-        first = next(iter(self.spec.images.values()))
+        first = next(iter(self.spec.images.values()), None) or next(iter(self.spec.masks.values()))
         if first.path is not None and not _outside(first.path):  # images elsewhere are not the cohort's to list
             for case in sorted(self._discover(first.path) - known):
                 problems.append((case, str(self.root / first.path).replace("{case}", case), "images without a clinical row: case not opened"))
@@ -240,7 +241,12 @@ class Cohort:
 
     @property
     def masks(self) -> list[str]:
-        return [f.var for f in self._files(self.ids[0]) if f.kind == "mask"] if self.ids else []
+        """Names of the mask variables (an optional mask counts when any case has it)."""
+        if not any(m.optional for m in self.spec.masks.values()):
+            return [f.var for f in self._files(self.ids[0]) if f.kind == "mask"] if self.ids else []
+        seen = {f.var: f.name for case in self.ids for f in self._files(case) if f.kind == "mask"}
+        order = list(self.spec.masks)
+        return sorted(seen, key=lambda v: order.index(seen[v]))  # catalog order (stable: timepoints as seen)
 
     @cached_property
     def ground_truth(self) -> dict:
@@ -259,7 +265,8 @@ class Cohort:
         return len(self.ids)
 
     def __repr__(self) -> str:
-        kind = f"images={list(self.spec.images)} masks={list(self.spec.masks)}" if self.spec.images else "feature table"
+        kind = (f"images={list(self.spec.images)} masks={list(self.spec.masks)}" if self.spec.images or self.spec.masks
+                else "feature table")
         return f"<Cohort {self.name!r}: {len(self)} cases, {kind}>"
 
     # ------------------------------------------------------------------ subsetting
@@ -341,10 +348,12 @@ class Cohort:
                 v, t = var(name, spec, tp)
                 if any(f.var == v for f in out):
                     continue
-                image_var, _ = var(spec.image, self.spec.images[spec.image], tp)
+                image_var = var(spec.image, self.spec.images[spec.image], tp)[0] if spec.image else None
                 path, fmt = resolve("masks", name, spec, tp)
+                if spec.optional and not os.path.exists(path):
+                    continue  # this case lacks the mask: no variable
                 out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=spec.roi, label=spec.label,
-                                 threshold=spec.threshold))
+                                 threshold=spec.threshold, optional=spec.optional))
         return out
 
     def _source(self, key: str) -> str:
@@ -396,7 +405,7 @@ class Cohort:
         (when computed) names the cohort and the case.
         """
         case_id = str(case_id)
-        if not self.spec.images:
+        if not self.spec.images and not self.spec.masks:
             raise CaseError(f"cohort {self.name!r} is a feature table: it has no images (case {case_id!r})", case=case_id)
         if case_id not in set(self._tables["ids"]):
             bad = self.problems[self.problems.case == case_id]
@@ -423,7 +432,7 @@ class Cohort:
                 data = _lazy(read_voxels, h, shape=h.shape, dtype=h.dtype, token=("img", h.path), context=(self.name, case_id))
                 attrs = {"role": "image", "sequence": f.name, "timepoint": f.timepoint}
             else:
-                h = headers[f.image]
+                h = headers[f.image] if f.image else self._header(case_id, f)  # mask-only: its own grid
                 data = self._mask_array(case_id, f, h, resample)
                 attrs = {"role": "mask", "image": f.image, "timepoint": f.timepoint, "label": f.label,
                          "threshold": f.threshold}
@@ -487,7 +496,7 @@ class Cohort:
         from tqdm.auto import tqdm
 
         rows = [tuple(r) for r in self.problems.itertuples(index=False)]
-        cases = self.ids if self.spec.images else []  # a feature table has no files to read
+        cases = self.ids if self.spec.images or self.spec.masks else []  # a feature table has no files to read
         for case in tqdm(cases, desc=f"{self.name}: check", disable=not progress):
             rows += self._check_case(case, voxels)
         self._shared["index"].save()

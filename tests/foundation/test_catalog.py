@@ -17,7 +17,8 @@ def write(tmp_path, text: str):
 
 
 def test_project_catalog_names_every_cohort(catalog):
-    assert catalog.names == ["demo", "demo-dicom", "pyradiomics-samples", "breast-cancer-wisconsin", "gbsg2", "lung-ct"]
+    assert catalog.names == ["demo", "demo-dicom", "pyradiomics-samples", "breast-cancer-wisconsin", "gbsg2", "lung-ct",
+                             "lidc"]
     assert "demo" in catalog and "nope" not in catalog
     with pytest.raises(KeyError, match="no cohort 'nope'.*cohorts: \\['demo'"):
         catalog["nope"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -11,8 +12,9 @@ from radlab.cli import main
 def test_catalog_lists_and_validates(catalog, capsys):
     assert main(["--catalog", str(catalog.path), "catalog"]) == 0
     out = capsys.readouterr().out
-    assert "6 cohorts, valid" in out
+    assert "7 cohorts, valid" in out
     assert "demo " in out and "30 cases" in out and "569 cases" in out and "feature table" in out
+    assert re.search(r"lidc +64 cases  masks only", out)
 
 
 def test_catalog_reports_invalid_file(tmp_path, capsys):
