@@ -119,6 +119,9 @@ class _Index:
                 other[_folder(rel)].append(PurePosixPath(rel).name)
             elif "error" in rec:
                 self.problem("", rel, "damaged DICOM file", f"{rec['error']}: skipped; replace it with an intact copy")
+            elif not rec["SOPInstanceUID"] and not rec["Modality"] and PurePosixPath(rel).name.upper() != "DICOMDIR":
+                self.problem("", rel, "damaged DICOM file", "no SOP Instance UID nor modality (a truncated or "
+                             "damaged file): skipped; replace it with an intact copy")
             elif rec["Modality"] in ("RTSTRUCT", "SEG"):
                 self.objects.append({"file": rel, **rec})
             elif rec["image"]:
@@ -388,7 +391,7 @@ def index_archive(root: str | Path, *, name: str, catalog: str | Path | None = N
     ix = _Index(records)
     ix.group()
     if series is None:
-        modalities = Counter(s["modality"] for s in ix.series.values() if s["usable"])
+        modalities = Counter(s["modality"] for s in ix.series.values() if s["role"] != "localizer")
         series = {modalities.most_common(1)[0][0]: modalities.most_common(1)[0][0]} if modalities else {}
     rules = parse_rules(series, "--series")
     image_vars = list(rules)
