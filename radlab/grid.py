@@ -82,7 +82,8 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
         "roi" centres the grid on the bounding box of ``mask``; None centres it on the image.
     margin : float
         mm added around the ROI box (used when ``spacing`` is None).
-    images : image variables to stack as channels (default: all images of the cohort).
+    images : image variables to stack as channels (default: all images of the cohort; for a mask-only cohort, mask
+        variables, resampled nearest-neighbour).
     mask : the mask variable giving the ROI (default: the cohort's first mask).
     include_mask : add the ROI mask (nearest-neighbour) as a last channel.
     interpolation : "linear" or "bspline" for images; masks always use nearest neighbour.
@@ -109,8 +110,10 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
     mask = mask or (cohort.masks[0] if cohort.masks else None)
     if crop == "roi" and mask is None:
         raise ValueError(f"cohort {cohort.name!r} has no mask to crop around; use crop=None")
+    if not cohort.images:  # a mask-only cohort: the channels are masks
+        include_mask = include_mask or not images
     channels = images + ([mask] if include_mask else [])
-    kinds = ["image"] * len(images) + (["mask"] if include_mask else [])
+    kinds = ["image" if v in cohort.images else "mask" for v in images] + (["mask"] if include_mask else [])
     shape = tuple(int(s) for s in shape)
     datasets, problems = {}, []
     for case in cohort.ids:
@@ -120,6 +123,11 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
             problems.append((case, exc.file, f"{exc}: case left out"))
             continue
         missing = [v for v in channels + ([mask] if mask else []) if v not in ds]
+        absent = [v for v in missing if v in cohort.masks]  # optional masks this case lacks
+        if absent and len(absent) == len(missing):
+            problems.append((case, "", f"cohort {cohort.name!r}, case {case!r} has no mask {absent[0]!r} (an optional "
+                                       "mask absent for this case): case left out"))
+            continue
         if missing:
             raise KeyError(f"cohort {cohort.name!r}, case {case!r} has no variables {missing} (has {list(ds.data_vars)})")
         datasets[case] = ds
