@@ -1,4 +1,4 @@
-"""Negative controls for radiomic signatures (READII: Kim et al. 2024, bhklab/readii).
+"""Negative controls for radiomic signatures, as READII defines them (BHK Lab, github.com/bhklab/readii).
 
 A negative control is a copy of a case whose image information is destroyed while its ROI is kept: a
 signature that still predicts the outcome from such images learns something other than the image (tumour
@@ -21,9 +21,11 @@ where the features are extracted.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,7 +37,10 @@ __all__ = ["CONTROLS", "NegativeControls", "negative_control", "negative_control
 
 _HOW = ("shuffled", "randomized_sampled", "randomized")
 _WHERE = ("roi", "non_roi", "full")
-CONTROLS = tuple(f"{how}_{where}" for how in _HOW for where in _WHERE) + ("moved_roi",)
+_PARTS = {f"{how}_{where}": (how, where) for how in _HOW for where in _WHERE}
+CONTROLS = (*_PARTS, "moved_roi")
+# in every control's provenance, hence in the feature cache key: changed control code never reuses old features
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def _check(control: str) -> str:
@@ -46,8 +51,7 @@ def _check(control: str) -> str:
 
 def _permuted(image: np.ndarray, roi: np.ndarray, control: str, seed) -> np.ndarray:
     """``image`` with the voxels of the control's region permuted or redrawn (READII's definitions)."""
-    how, where = next((h, control[len(h) + 1:]) for h in sorted(_HOW, key=len, reverse=True)
-                      if control.startswith(h + "_"))
+    how, where = _PARTS[control]
     region = {"roi": roi, "non_roi": ~roi, "full": np.ones_like(roi)}[where]
     rng = np.random.default_rng(seed)
     values = image[region]
@@ -65,25 +69,30 @@ def _permuted(image: np.ndarray, roi: np.ndarray, control: str, seed) -> np.ndar
 
 
 def _moved(mask: np.ndarray, image: np.ndarray, seed, *, margin: int = 2, on_tissue: float = 0.95) -> np.ndarray:
-    """``mask`` translated in-plane to a random position (seeded, uniform over the valid ones) where every moved
-    voxel is inside the image, at least ``margin`` voxels from the ROI, and a fraction ``on_tissue`` of them on
-    tissue (intensity above the image's Otsu threshold: noise puts a few tissue voxels below it)."""
-    from scipy import ndimage
+    """``mask`` translated in-plane to a random position (seeded, uniform over the valid ones on a grid of
+    shifts) where the moved ROI lies inside the image, its bounding box at least ``margin`` voxels clear of
+    the ROI's, and a fraction ``on_tissue`` of its voxels (of up to 4096 probed) on tissue: intensity above
+    the image's Otsu threshold (noise puts a few tissue voxels below it)."""
     from skimage.filters import threshold_otsu
 
-    roi = mask > 0
-    zz, yy, xx = np.nonzero(roi)
+    rng = np.random.default_rng(seed)
+    zz, yy, xx = np.nonzero(mask > 0)
+    if not len(zz):
+        raise InputError("moved_roi: the mask is empty, so there is no ROI to move.")
+    probe = rng.choice(len(zz), size=min(len(zz), 4096), replace=False)
+    pz, py, px = zz[probe], yy[probe], xx[probe]
     tissue = image > threshold_otsu(image)
-    keep_out = ndimage.binary_dilation(roi, iterations=margin)
-    ny, nx = image.shape[1:]
-    valid = [(dy, dx) for dy in range(-yy.min(), ny - yy.max(), 2) for dx in range(-xx.min(), nx - xx.max(), 2)
-             if not keep_out[zz, yy + dy, xx + dx].any() and tissue[zz, yy + dy, xx + dx].mean() >= on_tissue]
+    (y0, y1), (x0, x1), (ny, nx) = (yy.min(), yy.max()), (xx.min(), xx.max()), image.shape[1:]
+    step = max(2, max(ny, nx) // 96)
+    valid = [(dy, dx) for dy in range(-y0, ny - y1, step) for dx in range(-x0, nx - x1, step)
+             if (abs(dy) > y1 - y0 + margin or abs(dx) > x1 - x0 + margin)
+             and tissue[pz, py + dy, px + dx].mean() >= on_tissue]
     if not valid:
-        raise InputError("moved_roi: no in-plane position puts the whole ROI on tissue away from the tumour (the "
-                         "ROI is too large for the image's tissue); use another control for this case.")
-    dy, dx = valid[np.random.default_rng(seed).integers(len(valid))]
+        raise InputError("moved_roi: no in-plane position puts the ROI on tissue away from the tumour (the ROI is "
+                         "too large for the image's tissue); use another control for this case.")
+    dy, dx = valid[rng.integers(len(valid))]
     out = np.zeros_like(mask)
-    out[zz, yy + dy, xx + dx] = mask[roi]
+    out[zz, yy + dy, xx + dx] = mask[zz, yy, xx]
     return out
 
 
@@ -130,7 +139,7 @@ def negative_control(ds: xr.Dataset, control: str, *, seed=0, pairs=None) -> xr.
     seeds = list(np.atleast_1d(seed).astype(np.int64))
     pairs = case_pairs(ds, pairs)
     out = ds.copy()
-    step = {"step": "negative_control", "control": control, "seed": [int(s) for s in seeds]}
+    step = {"step": "negative_control", "control": control, "seed": [int(s) for s in seeds], "code": _CODE}
     if control == "moved_roi":
         changed = {}
         for mask in dict.fromkeys(m for _, m in pairs):
@@ -199,7 +208,7 @@ def _oof_auc(result, confidence_level: float) -> dict:
 
 
 def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, params="demo",
-                          controls: Sequence[str] = ("shuffled_full", "randomized_sampled_full", "moved_roi"),
+                          controls: Sequence[str] = ("shuffled_roi", "randomized_sampled_full", "moved_roi"),
                           seed: int = 0, ids=None, pairs=None, include: str | None = None,
                           exclude: str | None = r"_shape_",
                           features: pd.DataFrame | None = None, confidence_level: float = 0.95,
@@ -239,13 +248,16 @@ def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, param
     for control in controls:
         tables[control] = extract(negative_controls(cohort, control, seed=seed, ids=ids, pairs=pairs), params,
                                   **options)
+    columns = tables["original"].columns
+    keep = np.ones(len(columns), bool)
+    if include:
+        keep &= columns.str.contains(include)
+    if exclude:
+        keep &= ~columns.str.contains(exclude)
+    columns = columns[keep]
     rows, workflows = [], {}
     for name, table in tables.items():
-        if include:
-            table = table.loc[:, table.columns.str.contains(include)]
-        if exclude:
-            table = table.loc[:, ~table.columns.str.contains(exclude)]
-        table = table.dropna(axis=1)
+        table = table.reindex(columns=columns).dropna(axis=1)  # the original's order: ties are broken alike
         workflows[name] = run_workflow(table, clinical, outcome=outcome, **workflow)
         rows.append({"control": name, **_oof_auc(workflows[name], confidence_level), "n_features": table.shape[1]})
     return NegativeControls(pd.DataFrame(rows).set_index("control"), workflows)

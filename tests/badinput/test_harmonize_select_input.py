@@ -94,7 +94,7 @@ def test_control_that_cannot_be_made_is_that_cases_error_row(messy):
     assert list(features.index) == [c for c in ids if c != ids[1]] and features.notna().all().all()
     (error,) = features.attrs["errors"]
     assert error["case"] == ids[1] and error["file"].endswith(f"masks/{ids[1]}/tumour_pre.nii.gz")
-    assert "moved_roi: no in-plane position puts the whole ROI on tissue" in error["message"]
+    assert "moved_roi: no in-plane position puts the ROI on tissue" in error["message"]
 
 
 def test_unknown_control_and_outcome():
