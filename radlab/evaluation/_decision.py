@@ -4,6 +4,9 @@ Conventions follow the ``dcurves`` package (Vickers et al.): a case is test-posi
 ``>= threshold``; net benefit = tp_rate - threshold / (1 - threshold) * fp_rate - harm, with rates per
 case in the population; "all" treats everyone (risk 1), "none" no one (risk 0); survival outcomes use
 Kaplan-Meier risk at ``time`` among test positives (NaN when their follow-up ends before ``time``).
+As dcurves, a risk of exactly 0 is nudged to -machine epsilon (and 1 to 1 + eps), so that at threshold 0 a risk
+of 0 ("none", or a 0/1 marker) is test-negative: treat-none has net benefit 0 there and interventions avoided
+-inf (a 0 / 0 is NaN only where a model's net benefit equals treat-all's).
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ from ._km import km_estimate
 __all__ = ["DecisionCurve"]
 
 DEFAULT_THRESHOLDS = np.round(np.arange(0.01, 1.0, 0.01), 2)
+EPS = np.finfo(float).eps
+
+
+def _nudge(risk: np.ndarray) -> np.ndarray:
+    """dcurves' boundary rule: 0 -> -eps, 1 -> 1 + eps (test-positive means risk >= threshold)."""
+    return np.where(risk == 0, -EPS, np.where(risk == 1, 1 + EPS, risk))
 
 
 def _km_risk(t: np.ndarray, e: np.ndarray, time: float) -> float:
@@ -29,6 +38,22 @@ def _km_risk(t: np.ndarray, e: np.ndarray, time: float) -> float:
     tab = km_estimate(t, e)
     k = np.searchsorted(tab.time.to_numpy(), time, side="right") - 1
     return 1.0 - float(tab.survival.iloc[k])
+
+
+def _logistic_risk(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Fitted P(y = 1 | x) of a univariable logistic regression (R: glm(y ~ x, binomial))."""
+    import statsmodels.api as sm
+
+    return sm.GLM(y.astype(float), sm.add_constant(x), family=sm.families.Binomial()).fit().fittedvalues
+
+
+def _cox_risk(t: np.ndarray, e: np.ndarray, x: np.ndarray, time: float) -> np.ndarray:
+    """1 - S(time | x) of a univariable Cox model (R: coxph(Surv(t, e) ~ x), survfit(newdata) at time)."""
+    from lifelines import CoxPHFitter
+
+    frame = pd.DataFrame({"t": t, "e": e.astype(int), "x": x})
+    fit = CoxPHFitter().fit(frame, "t", "e")
+    return 1.0 - fit.predict_survival_function(frame[["x"]], times=[time]).to_numpy()[0]
 
 
 def _rates(risk, thresholds, y=None, t=None, e=None, time=None, prevalence=None):
@@ -77,7 +102,7 @@ class DecisionCurve:
         thresholds = _thresholds(thresholds)
         level = check_level(confidence_level, "DecisionCurve")
         harm = harm or {}
-        models = {**risks, "all": np.ones(n), "none": np.zeros(n)}
+        models = {name: _nudge(r) for name, r in {**risks, "all": np.ones(n), "none": np.zeros(n)}.items()}
         rng = np.random.default_rng(random_state)
         frames = []
         nb_all = None
@@ -111,7 +136,7 @@ class DecisionCurve:
     @classmethod
     def from_predictions(cls, y_true, y_prob, *, thresholds=None, harm: dict | None = None, prevalence=None,
                          n_bootstraps: int = 0, confidence_level: float = 0.95, random_state=None,
-                         per_n: int = 1000, nper: int = 1, pos_label=None) -> "DecisionCurve":
+                         per_n: int = 1000, nper: int = 1, pos_label=None, as_probability=()) -> "DecisionCurve":
         """Decision curves for a binary outcome.
 
         Parameters
@@ -125,6 +150,9 @@ class DecisionCurve:
             Per-model harm subtracted from net benefit (as dcurves).
         prevalence : float, optional
             Population prevalence for case-control data (as dcurves); default the sample prevalence.
+        as_probability : sequence of str
+            Models whose values are markers, not risks: each is replaced by the fitted risk of a univariable
+            logistic regression of the outcome on it (R dcurves' ``as_probability``).
 
         Examples
         --------
@@ -134,7 +162,7 @@ class DecisionCurve:
         """
         owner = "DecisionCurve.from_predictions"
         y = as_binary(y_true, "y_true", owner, pos_label=pos_label)
-        risks = cls._risks(y_prob, owner, len(y))
+        risks = cls._risks(y_prob, owner, len(y), as_probability, lambda x: _logistic_risk(y, x))
         if prevalence is not None and not 0 < prevalence < 1:
             raise InputError(f"The 'prevalence' parameter of {owner} must be in (0, 1). Got {prevalence!r} instead.")
         prev = float(y.mean()) if prevalence is None else float(prevalence)
@@ -150,8 +178,11 @@ class DecisionCurve:
     @classmethod
     def from_survival(cls, durations, event_observed, risk_at_time, *, time: float, thresholds=None,
                       harm: dict | None = None, n_bootstraps: int = 0, confidence_level: float = 0.95,
-                      random_state=None, per_n: int = 1000, nper: int = 1) -> "DecisionCurve":
+                      random_state=None, per_n: int = 1000, nper: int = 1, as_probability=()) -> "DecisionCurve":
         """Decision curves for an event by ``time`` (risk_at_time: predicted probability of the event by then).
+
+        Models named in ``as_probability`` are markers: each is replaced by 1 - S(time | marker) from a
+        univariable Cox model (Efron ties, Breslow baseline), as R dcurves' ``as_probability``.
 
         Examples
         --------
@@ -162,8 +193,8 @@ class DecisionCurve:
         """
         owner = "DecisionCurve.from_survival"
         t, e = survival_inputs(durations, event_observed, owner)
-        risks = cls._risks(risk_at_time, owner, len(t))
         time = check_time(time, "time", owner)
+        risks = cls._risks(risk_at_time, owner, len(t), as_probability, lambda x: _cox_risk(t, e, x, time))
         if t.max() < time:
             raise InputError(f"The 'time' parameter of {owner} ({time:g}) is beyond the follow-up (last time "
                              f"{t.max():g}); the observed risk at it is not estimable.")
@@ -180,12 +211,18 @@ class DecisionCurve:
                           len(t), prev, "survival", time)
 
     @staticmethod
-    def _risks(y_prob, owner, n) -> dict:
+    def _risks(y_prob, owner, n, as_probability=(), convert=None) -> dict:
         risks = dict(y_prob) if isinstance(y_prob, dict) else {"model": y_prob}
+        unknown = sorted(set(map(str, as_probability)) - set(map(str, risks)))
+        if unknown:
+            raise InputError(f"The 'as_probability' parameter of {owner} names {unknown}, which are not models "
+                             f"({sorted(map(str, risks))}).")
         out = {}
         for name, r in risks.items():
             r = as_1d(r, "y_prob", owner)
             same_length(owner, y_true=np.empty(n), **{str(name): r})
+            if str(name) in map(str, as_probability):
+                r = convert(r)
             if r.min() < 0 or r.max() > 1:
                 raise InputError(f"The 'y_prob' parameter of {owner} must hold risks in [0, 1]; model {name!r} "
                                  f"has range [{r.min()}, {r.max()}].")

@@ -153,6 +153,25 @@ def test_binary_decision_curve_matches_dcurves():
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_threshold_zero_and_exact_0_1_risks_match_dcurves():
+    # dcurves (Python port of R dcurves, _rectify_model_risk_boundaries) nudges risks of exactly 0 / 1 by machine
+    # epsilon. famhistory is a 0/1 marker, so at pt = 0 its zeros are test-negative. Tolerance 1e-10 (float noise).
+    import dcurves
+
+    d = pd.read_csv(DCURVES_DATA / "df_binary.csv")
+    models = ["cancerpredmarker", "famhistory"]
+    thr = [0.0, 0.01, 0.5, 0.99]
+    ref = dcurves.dca(data=d, outcome="cancer", modelnames=models, thresholds=thr)
+    ours = DecisionCurve.from_predictions(d.cancer, {m: d[m] for m in models}, thresholds=thr).table
+    _compare(ref, ours)
+    at0 = ours[ours.threshold == 0].set_index("model")
+    assert at0.loc["none", "net_benefit"] == 0.0 and at0.loc["none", "net_intervention_avoided"] == -np.inf
+    assert at0.loc["none", "test_pos_rate"] == 0.0
+    assert at0.loc["all", "net_benefit"] == pytest.approx(d.cancer.mean(), abs=1e-15)
+    assert at0.loc["famhistory", "test_pos_rate"] == pytest.approx(d.famhistory.mean(), abs=1e-15)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_case_control_prevalence_matches_dcurves():
     import dcurves
 
@@ -174,6 +193,49 @@ def test_survival_decision_curve_matches_dcurves():
     ours = DecisionCurve.from_survival(s.ttcancer, s.cancer, {"cancerpredmarker": s.cancerpredmarker}, time=1.5,
                                        thresholds=THRESHOLDS).table
     _compare(ref, ours)
+
+
+def test_as_probability_binary_is_logistic_risk():
+    # R dcurves as_probability (binary): fitted risks of glm(outcome ~ marker, binomial). Reference: an unpenalised
+    # scikit-learn LogisticRegression on the same data (independent optimiser), tolerance 1e-6. (The Python dcurves
+    # port's models_to_prob does not convert here: its marker rows equal the raw marker's, so it is not the reference.)
+    from sklearn.linear_model import LogisticRegression
+
+    d = pd.read_csv(DCURVES_DATA / "df_binary.csv")
+    lr = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(d[["marker"]], d.cancer)
+    risk = lr.predict_proba(d[["marker"]])[:, 1]
+    from radlab.evaluation._decision import _logistic_risk
+
+    np.testing.assert_allclose(_logistic_risk(d.cancer.to_numpy(), d.marker.to_numpy()), risk, atol=1e-6)
+    assert np.abs(risk[:, None] - np.array([0.1, 0.3])).min() > 1e-5  # 1e-6 differences cannot flip a case
+    ours = DecisionCurve.from_predictions(d.cancer, {"marker": d.marker}, thresholds=[0.1, 0.3],
+                                          as_probability=["marker"]).table
+    ref = DecisionCurve.from_predictions(d.cancer, {"marker": risk}, thresholds=[0.1, 0.3]).table
+    np.testing.assert_allclose(ours.net_benefit, ref.net_benefit, atol=1e-12)
+    with pytest.raises(ValueError, match="'as_probability' parameter of DecisionCurve.from_predictions names"):
+        DecisionCurve.from_predictions(d.cancer, {"marker": d.marker}, as_probability=["markr"])
+
+
+def test_as_probability_survival_is_one_minus_cox_survival():
+    # R dcurves as_probability (survival): 1 - S(time | marker) from coxph(Surv(ttcancer, cancer) ~ marker) and
+    # survfit's Breslow baseline (no tied times here). Reference written out: b from statsmodels PHReg (Efron),
+    # H0(t) = sum over event times <= t of 1 / sum_{at risk} exp(b x), S = exp(-H0 exp(b x)); tolerance 1e-6
+    # (two optimisers). (The Python dcurves port returns S, not 1 - S, so it is not the reference.)
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from radlab.evaluation._decision import _cox_risk
+
+    s = pd.read_csv(DCURVES_DATA / "df_surv.csv")
+    t, e, x = s.ttcancer.to_numpy(), s.cancer.to_numpy().astype(bool), s.marker.to_numpy()
+    b = PHReg(t, x[:, None], status=e.astype(int), ties="efron").fit().params[0]
+    h0 = sum(1 / np.exp(b * x[t >= ti]).sum() for ti in np.sort(t[e & (t <= 1.5)]))
+    risk = 1 - np.exp(-h0 * np.exp(b * x))
+    np.testing.assert_allclose(_cox_risk(t, e, x, 1.5), risk, atol=1e-6)
+    thr = [0.1, 0.3]  # no risk within 1e-5 of these, so 1e-6 differences cannot flip a case
+    assert np.abs(risk[:, None] - np.array(thr)).min() > 1e-5
+    ours = DecisionCurve.from_survival(t, e, {"marker": x}, time=1.5, thresholds=thr, as_probability=["marker"])
+    ref = DecisionCurve.from_survival(t, e, {"marker": risk}, time=1.5, thresholds=thr)
+    np.testing.assert_allclose(ours.table.net_benefit, ref.table.net_benefit, atol=1e-12)
 
 
 def test_decision_bootstrap_band_and_plot(probs):
