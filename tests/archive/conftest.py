@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from messy import build_messy
+from .messy import build_messy
 from radlab.datasets import build_lung_ct
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from messy import mask_sum
+from .messy import mask_sum
 from radlab.catalog import Catalog
 from radlab.cli import main
 from radlab.io import index_archive
