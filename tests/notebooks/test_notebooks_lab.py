@@ -1,9 +1,9 @@
 """The notebooks as a person sees them: a real JupyterLab on a loopback port, Debian's Chromium (Playwright)
 with every request to another host aborted, Run All on the tiny test data. Per notebook: every cell with a
 figure shows a rendered Bokeh canvas, progress bars are ipywidgets, nothing was requested from another host,
-no console errors; then the same executed notebook rendered by ``nbrun.to_html`` (what ``make notebooks``
-writes) shows its figures from a file:// page, again offline. A screenshot and the HTML of each notebook are
-kept under build/test-artifacts/notebooks/.
+no console errors; then the executed notebook (JupyterLab's model of it) rendered by ``nbrun.to_html`` (what
+``make notebooks`` writes) shows its figures from a file:// page, again offline. A screenshot and the HTML of
+each notebook are kept under build/test-artifacts/notebooks/.
 
 A representative subset runs here (the tour: viewer, Kaplan-Meier, a progress bar; survival: its figures and a
 dashboard page in a cell); ``make notebooks`` runs all of them, and test_notebooks.py checks every notebook's
@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.ui, pytest.mark.slow]
 IN_BROWSER = ["01_tour", "05_survival"]
 HOLOVIEWS_LOAD, HOLOVIEWS_EXEC = "application/vnd.holoviews_load.v0+json", "application/vnd.holoviews_exec.v0+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+RUN_ALL_TIMEOUT_S = 900
 # JupyterLab user settings: render every cell (no windowing, so off-screen figures exist), no news/update checks
 SETTINGS = {"notebook-extension/tracker": {"windowingMode": "none"},
             "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
@@ -66,7 +67,7 @@ class Lab:
         self.root, home = folder / "notebooks", folder / "jupyter"
         self.root.mkdir()
         for name in names:
-            shutil.copy(NOTEBOOKS / f"{name}.ipynb", self.root)  # JupyterLab saves here, never into notebooks/
+            shutil.copy(NOTEBOOKS / f"{name}.ipynb", self.root)  # JupyterLab autosaves here, not into notebooks/
         for path, values in SETTINGS.items():
             file = home / "settings" / "@jupyterlab" / f"{path}.jupyterlab-settings"
             file.parent.mkdir(parents=True, exist_ok=True)
@@ -141,13 +142,22 @@ def offline_page(browser, allowed: tuple[str, ...], *, height: int = 1000):
     return page
 
 
+def saved_form(model: dict):
+    """JupyterLab's notebook model as the file it would save (the model has null where the file has no key)."""
+    model["cells"] = [{k: v for k, v in cell.items() if v is not None} for cell in model["cells"]]
+    return nbformat.from_dict(model)
+
+
 def screenshot(page, path: Path) -> None:
-    """The whole notebook: side bar closed, the viewport grown to the cells' height (JupyterLab scrolls the
-    notebook inside its own panel, so a full-page screenshot would show one screen)."""
-    page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
-    height = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.node"
-                           ".querySelector('.jp-WindowedPanel-viewport').scrollHeight")
+    """The whole notebook from its first cell: side bar collapsed, the viewport grown to the cells' height
+    (JupyterLab scrolls the notebook inside its own panel, so a full-page screenshot would show one screen)."""
+    height = page.evaluate("""() => { window.jupyterapp.shell.collapseLeft();
+        return window.jupyterapp.shell.currentWidget.content.node
+          .querySelector('.jp-WindowedPanel-viewport').scrollHeight; }""")
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 250, 20000)})
+    page.evaluate("""() => { const notebook = window.jupyterapp.shell.currentWidget.content;
+        notebook.activeCellIndex = 0;
+        notebook.node.querySelectorAll('.jp-WindowedPanel-outer').forEach(el => { el.scrollTop = 0; }); }""")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(path))
 
@@ -160,16 +170,19 @@ def test_notebook_in_jupyterlab_offline(lab, chromium, artifacts, name):
         page.goto(lab.url(name))
         page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
                                "?.status === 'idle'", timeout=180_000, polling=500)
-        ran = page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        ran = page.evaluate(f"""() => Promise.race([window.jupyterapp.commands.execute('notebook:run-all-cells'),
+            new Promise(done => setTimeout(() => done('still running after {RUN_ALL_TIMEOUT_S} s'),
+                                           {RUN_ALL_TIMEOUT_S * 1000}))])""")
         page.wait_for_timeout(2000)  # the last outputs render, widgets draw
         cells = page.evaluate(CELLS_JS)
         seconds = time.perf_counter() - start
+        executed = saved_form(page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.toJSON()"))
         screenshot(page, artifacts / f"{name}.png")
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     finally:
         page.context.close()
 
-    assert ran is True and all(c["executed"] for c in cells), [c["source"][:60] for c in cells if not c["executed"]]
+    assert ran is True, f"Run All: {ran}"
+    assert all(c["executed"] for c in cells), [c["source"][:60] for c in cells if not c["executed"]]
     errors = [o["text"] for c in cells for o in c["outputs"] if o["type"] == "error"]
     assert not errors, errors[:1]
     figures = [c for c in cells if any(HOLOVIEWS_EXEC in o["mimes"] for o in c["outputs"])
@@ -185,7 +198,7 @@ def test_notebook_in_jupyterlab_offline(lab, chromium, artifacts, name):
 
     # the executed notebook as `make notebooks` renders it: one HTML file that needs nobody else either
     html = artifacts / f"{name}.html"
-    to_html(nbformat.read(lab.root / f"{name}.ipynb", as_version=4), html)
+    to_html(executed, html)
     static = offline_page(chromium, ("file://", "data:", "blob:"))
     try:
         static.goto(html.as_uri())
