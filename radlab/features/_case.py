@@ -19,8 +19,8 @@ import xarray as xr
 from radlab.errors import EXIT_FAILED_CASES, RadlabError
 from radlab.io._geometry import same_geometry, to_sitk
 
-__all__ = ["CaseFailure", "case_pairs", "compute_case", "error_row", "fingerprint", "record_name", "source_sha256",
-           "write_record"]
+__all__ = ["CaseFailure", "case_pairs", "compute_case", "error_row", "fingerprint", "record_name", "shape_only",
+           "source_sha256", "write_record"]
 
 log = logging.getLogger(__name__)
 SEP = "__"  # image__mask__feature
@@ -43,7 +43,8 @@ def case_pairs(ds: xr.Dataset, pairs=None) -> list[tuple[str, str]]:
     """(image, mask) variable pairs of a case.
 
     By default each mask goes with its own image (attr ``image``) and with every other image on the same
-    grid and timepoint, so several sequences share one tumour mask.
+    grid and timepoint, so several sequences share one tumour mask. A mask without an image (a mask-only
+    cohort) pairs with itself, ``(mask, mask)``: shape features only (see :func:`shape_only`).
     """
     if pairs is not None:
         out = [tuple(p) for p in pairs]
@@ -58,6 +59,9 @@ def case_pairs(ds: xr.Dataset, pairs=None) -> list[tuple[str, str]]:
     out = []
     for m in (v for v, r in roles.items() if r == "mask"):
         own = ds[m].attrs.get("image")
+        if own is None and not images:
+            out.append((m, m))
+            continue
         if own not in ds.data_vars:
             raise CaseFailure(f"mask {m!r} names image {own!r}, which the case does not have", ds[m].attrs.get("source", ""))
         tp = ds[own].attrs.get("timepoint")
@@ -227,10 +231,33 @@ def _check_image(image: xr.DataArray, roi: np.ndarray) -> None:
                           image.attrs.get("source", ""))
 
 
+SHAPE_CLASSES = ("shape", "shape2D")
+_INTENSITY_SETTINGS = ("normalize", "normalizeScale", "removeOutliers", "resegmentRange", "resegmentMode",
+                       "resegmentShape", "voxelArrayShift")
+
+
+def shape_only(params: dict) -> dict:
+    """pyradiomics parameters for a mask without an image: the original image type, the shape classes the
+    parameters ask for (``shape`` if none) and the settings that do not need intensities (no resegmentation or
+    normalisation).
+
+    Examples
+    --------
+    >>> shape_only({"setting": {"binWidth": 25, "resegmentRange": [-1000, 400]}, "imageType": {"LoG": {}},
+    ...             "featureClass": {"shape": None, "glcm": None}})
+    {'setting': {'binWidth': 25}, 'imageType': {'Original': {}}, 'featureClass': {'shape': None}}
+    """
+    classes = {c: v for c, v in (params.get("featureClass") or {}).items() if c in SHAPE_CLASSES} or {"shape": None}
+    setting = {k: v for k, v in (params.get("setting") or {}).items() if k not in _INTENSITY_SETTINGS}
+    return {"setting": setting, "imageType": {"Original": {}}, "featureClass": classes}
+
+
 def _extract_pair(image: xr.DataArray, mask: xr.DataArray, params: dict, key: str, backend: str) -> dict[str, float]:
     label = int(params.get("setting", {}).get("label", 1))
     mask_file = mask.attrs.get("source", "")
     roi = _check_mask(mask, label)
+    if image.name == mask.name:  # a mask without an image: its shape, with pyradiomics on the mask as image
+        image, params, key, backend = mask.astype(np.float32), shape_only(params), f"{key}-shape", "pyradiomics"
     diffs = same_geometry(image.attrs, mask.attrs, shape_a=image.shape, shape_b=mask.shape)
     if diffs:
         raise CaseFailure(f"mask {mask.name!r} does not lie on image {image.name!r}: " + "; ".join(diffs), mask_file)
@@ -273,7 +300,8 @@ def compute_case(case: str, holder, pairs: list[tuple[str, str]], params: dict, 
                 if v not in loaded:
                     loaded[v] = _load(ds, v)
             values = _extract_pair(loaded[img], loaded[msk], params, key, backend)
-            features.update({f"{img}{SEP}{msk}{SEP}{k}": v for k, v in values.items()})
+            prefix = "shape" if img == msk else img  # a mask-only pair: shape features
+            features.update({f"{prefix}{SEP}{msk}{SEP}{k}": v for k, v in values.items()})
     except Exception as exc:  # a failing case must not stop the others
         return {"case": case, "error": error_row(case, exc)}
     record = {"case": case, "features": features, "sources": sources}

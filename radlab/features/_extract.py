@@ -16,8 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from radlab.errors import InputError
-from radlab.features._case import (CaseFailure, Holder, case_pairs, compute_case, error_row, fingerprint, record_name,
-                                   write_record)
+from radlab.features._case import (SEP, CaseFailure, Holder, case_pairs, compute_case, error_row, fingerprint,
+                                   record_name, write_record)
 from radlab.features._params import load_params, param_hash
 
 __all__ = ["extract", "errors", "default_cache", "local_cluster"]
@@ -243,7 +243,9 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
 
     Returns
     -------
-    DataFrame indexed by case, columns ``<image>__<mask>__<feature>``. ``df.attrs["provenance"]`` holds
+    DataFrame indexed by case, columns ``<image>__<mask>__<feature>`` (``shape__<mask>__<feature>`` for a mask
+    without an image, as in a mask-only cohort: shape features only, said in ``provenance["shape_only"]``).
+    ``df.attrs["provenance"]`` holds
     extractor, version, parameter hash, parameters, per-case sources (file and SHA-256), what was computed
     or read from the cache and ``nan_features`` (per case, the features the backend returned as NaN or
     infinite: they stay NaN, never 0); ``df.attrs["errors"]`` the failing cases (see :func:`errors`).
@@ -271,7 +273,7 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
     version = _version(backend)
     key = param_hash(spec, backend=backend, version=version)
     folder = _cache_folder(cache, key, {"backend": backend, "version": version, "params": spec})
-    order, rows, sources, errs, todo, cached = [], {}, {}, [], [], []
+    order, rows, sources, errs, todo, cached, shape_cases = [], {}, {}, [], [], [], []
     for case, ds in _cases(cohort, ids):
         if case in order:
             errs.append(error_row(case, CaseFailure(f"case id {case!r} is given more than once; only its first "
@@ -285,6 +287,8 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
             if not isinstance(ds, xr.Dataset):
                 raise CaseFailure(f"case {case!r} is a {type(ds).__name__}, not an xarray.Dataset of images and masks")
             case_p = case_pairs(ds, pairs)
+            if any(img == msk for img, msk in case_p):
+                shape_cases.append(case)
             fp = fingerprint(ds, sorted({v for p in case_p for v in p}))
         except CaseFailure as exc:
             errs.append(error_row(case, exc))
@@ -322,10 +326,15 @@ def extract(cohort, params: str | Path | dict | None = "demo", *, scheduler=None
                     "lists them): %s", len(nan_features), ", ".join(f"{c}: {len(v)}" for c, v in nan_features.items()))
     df = pd.DataFrame.from_dict({c: rows[c] for c in index}, orient="index")
     df = df.reindex(index=pd.Index(index, name="case"))
+    shape_only = None
+    if shape_cases:
+        shape_only = (f"{len(shape_cases)} case(s) have masks without an image: their columns "
+                      f"shape{SEP}<mask>{SEP}* hold shape features only (no intensity or texture features)")
+        log.warning("features: %s", shape_only)
     df.attrs["provenance"] = {
         "extractor": backend, "version": version, "param_hash": key, "params": spec,
         "cache": None if folder is None else str(folder), "sources": sources,
-        "computed": computed, "cached": cached, "nan_features": nan_features,
+        "computed": computed, "cached": cached, "nan_features": nan_features, "shape_only": shape_only,
     }
     df.attrs["errors"] = errs
     return df

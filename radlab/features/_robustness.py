@@ -102,7 +102,8 @@ def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
 
     ``table`` is indexed by (case, perturbation) with one column per feature (as :func:`robustness` gives).
     ``kind="3,1"``: two-way mixed, consistency, single measurement; ``"2,1"``: two-way random, absolute
-    agreement, single measurement (Shrout & Fleiss 1979; McGraw & Wong 1996). Cases with a missing
+    agreement, single measurement; ``"1,1"``: one-way random, single measurement, for raters that differ from
+    case to case (LIDC's anonymous readers) (Shrout & Fleiss 1979; McGraw & Wong 1996). Cases with a missing
     perturbation are dropped.
 
     Examples
@@ -113,8 +114,8 @@ def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
     >>> round(float(icc(t)["f"]), 6), round(float(icc(t, kind="2,1")["f"]), 4)
     (1.0, 0.995)
     """
-    if kind not in ("3,1", "2,1"):
-        raise ValueError(f"The 'kind' parameter of icc must be '3,1' or '2,1'. Got {kind!r} instead.")
+    if kind not in ("3,1", "2,1", "1,1"):
+        raise ValueError(f"The 'kind' parameter of icc must be '3,1', '2,1' or '1,1'. Got {kind!r} instead.")
     wide = table.unstack(level=-1).dropna()
     features = table.columns
     k = wide.columns.get_level_values(-1).nunique()
@@ -125,8 +126,11 @@ def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
     ms_cols = n * ((Y.mean(axis=1, keepdims=True) - grand) ** 2).sum(axis=(1, 2)) / (k - 1)
     resid = Y - Y.mean(axis=2, keepdims=True) - Y.mean(axis=1, keepdims=True) + grand
     ms_err = (resid**2).sum(axis=(1, 2)) / ((n - 1) * (k - 1))
+    ms_within = ((Y - Y.mean(axis=2, keepdims=True)) ** 2).sum(axis=(1, 2)) / (n * (k - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "3,1":
+        if kind == "1,1":
+            value = (ms_rows - ms_within) / (ms_rows + (k - 1) * ms_within)
+        elif kind == "3,1":
             value = (ms_rows - ms_err) / (ms_rows + (k - 1) * ms_err)
         else:
             value = (ms_rows - ms_err) / (ms_rows + (k - 1) * ms_err + k * (ms_cols - ms_err) / n)
