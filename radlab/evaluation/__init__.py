@@ -48,3 +48,10 @@ __all__ += [
     "average_surface_distance", "dice", "hausdorff_distance", "jaccard", "pairwise_agreement",
     "segmentation_metrics", "surface_dice",
 ]
+from ._agreement import BlandAltman, agreement_summary, reader_agreement, reader_volumes
+from ._reliability import feature_reliability, reader_icc, stable_features
+
+__all__ += [
+    "BlandAltman", "agreement_summary", "feature_reliability", "reader_agreement", "reader_icc", "reader_volumes",
+    "stable_features",
+]
