@@ -79,6 +79,8 @@ class MaskSpec(ImageSpec):
     optional: bool = Field(False, description="a missing file means the case lacks this mask (e.g. a reader who did "
                                               "not mark the lesion), not a missing case")
     roi: str | int | None = None
+    roi_column: str | None = Field(None, description="column of the files table giving each case's ROI name (when "
+                                                     "structure sets name the ROI differently per patient)")
     label: int | None = None
     threshold: float | None = Field(None, description="probability masks: voxels above it are the ROI")
 
@@ -88,6 +90,10 @@ class MaskSpec(ImageSpec):
             raise ValueError("give 'label' (keep one value of a label map) or 'threshold' (binarise a probability map), not both")
         if self.format in ("rtstruct", "seg") and (self.label is not None or self.threshold is not None):
             raise ValueError(f"'label' and 'threshold' apply to label-map masks, not to {self.format} (use 'roi')")
+        if self.roi is not None and self.roi_column is not None:
+            raise ValueError("give 'roi' (one ROI name for every case) or 'roi_column' (a files-table column), not both")
+        if self.roi_column is not None and self.format not in ("rtstruct", "seg"):
+            raise ValueError(f"'roi_column' names RTSTRUCT ROIs or SEG segments; the format is {self.format!r}")
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"'threshold' must be a finite number; got {self.threshold}")
         return self

@@ -129,10 +129,12 @@ class Cohort:
                                    file=sources.get(key, ""))
         for group in ("images", "masks"):
             for name, s in getattr(self.spec, group).items():
-                if s.column is not None and s.column not in frames["files"].columns:
-                    raise CatalogError(f"cohort {self.name!r}, key '{group}.{name}.column': column {s.column!r} is not in "
-                                       f"the files table {sources['files']} (columns: {list(frames['files'].columns)[:12]})",
-                                       file=sources["files"])
+                for attr in ("column", "roi_column"):
+                    col = getattr(s, attr, None)
+                    if col is not None and ("files" not in frames or col not in frames["files"].columns):
+                        raise CatalogError(f"cohort {self.name!r}, key '{group}.{name}.{attr}': column {col!r} is not in "
+                                           f"the files table {sources.get('files', '(the cohort has none)')}",
+                                           file=sources.get("files", ""))
 
     def _check_outcomes(self, frames: dict[str, pd.DataFrame], sources: dict[str, str], problems: list) -> None:
         """Outcome values must be valid: a wrongly coded column is an error, a bad value is listed and set missing."""
@@ -352,7 +354,14 @@ class Cohort:
                 path, fmt = resolve("masks", name, spec, tp)
                 if spec.optional and not os.path.exists(path):
                     continue  # this case lacks the mask: no variable
-                out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=spec.roi, label=spec.label,
+                roi = spec.roi
+                if spec.roi_column is not None:
+                    roi = files_table.at[case, spec.roi_column]
+                    if pd.isna(roi) or not str(roi).strip():
+                        raise CaseError(f"cohort {self.name!r}, case {case!r}: no ROI name in column {spec.roi_column!r} "
+                                        "of the files table", file=self._source("files"), case=case)
+                    roi = str(roi)
+                out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=roi, label=spec.label,
                                  threshold=spec.threshold, optional=spec.optional))
         return out
 

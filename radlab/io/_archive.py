@@ -8,8 +8,8 @@ variables by patterns (``GTV=GTV.*|gtv-1``, matched whole and ignoring case) and
 per patient: a path per variable) and a catalog entry. Every problem is a row of ``problems`` (patient, file,
 kind, problem); a patient with a problem that makes a variable unusable is left out, the rest are indexed.
 
-A catalog names one ROI per mask variable, so when patterns match different ROI names in different patients the
-most common name is used and the other patients are listed (``ROI name differs``) and left out.
+When patterns match different ROI names in different patients (``GTV-1`` here, ``gtv`` there), each patient's
+name goes into the files table's ``<mask>_roi`` column and the catalog entry names that column (``roi_column``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 
 from radlab.errors import InputError
 from radlab.io._archive_scan import scan
+from radlab.io._archive_write import ROI_SUFFIX, mask_entry
 from radlab.io._dicom import LOCALIZER_ANGLE, _consistent, _split_localizers, _stack
 from radlab.io._header import ReadError
 
@@ -36,7 +37,7 @@ PROBLEM_KINDS = (
     "series split over folders", "incomplete slice header", "inconsistent slices", "duplicate slices",
     "missing slices", "several candidate series", "no usable series", "references no series found",
     "references another patient", "not on the chosen series", "ROI matches no pattern", "ROI matches several patterns",
-    "several ROIs match", "no ROI matches", "ROI name differs", "variable left out", "no clinical row",
+    "several ROIs match", "no ROI matches", "variable left out", "no clinical row",
     "clinical row without images",
 )
 PROBLEM_COLUMNS = ["patient", "file", "kind", "problem"]
@@ -334,8 +335,8 @@ def _assemble(ix: _Index, chosen, rois: dict[str, str], image_vars: list[str]) -
                        f"{sources[key]} of {len(complete)} patients: left out (every case of a cohort has the same "
                        "variables)")
     wanted = required | optional
-    names = {v: Counter(found[p][k][1] for p in complete if k in found[p]).most_common(1)[0][0]
-             for v, k in wanted.items() if sources[k]}
+    seen = {v: {found[p][k][1] for p in complete if k in found[p]} for v, k in wanted.items() if sources[k]}
+    names = {v: next(iter(n)) if len(n) == 1 else None for v, n in seen.items()}  # None: a name per patient
     cases = {}
     for p in complete:
         row, ok = {v: chosen[p][v]["path"] for v in image_vars}, True
@@ -348,13 +349,10 @@ def _assemble(ix: _Index, chosen, rois: dict[str, str], image_vars: list[str]) -
                     ix.problem(p, chosen[p][image_vars[0]]["path"], "no ROI matches",
                                f"no {what} on the chosen series matches mask {var!r} ({rois[key[0]]}): patient left out")
                 ok = False
-            elif hit[1] != names[var]:
-                ix.problem(p, hit[0], "ROI name differs",
-                           f"ROI {hit[1]!r} matches mask {var!r}, but the cohort's ROI is {names[var]!r} (a catalog "
-                           "names one ROI per mask): patient left out; rename the ROI or index it apart")
-                ok = False
             else:
                 row[var] = hit[0]
+                if names[var] is None:
+                    row[var + ROI_SUFFIX] = hit[1]
         if ok:
             cases[p] = row
     return cases, {v: (names.get(v, ""), "rtstruct" if k[1] == "RTSTRUCT" else "seg") for v, k in wanted.items()}
@@ -399,7 +397,8 @@ def index_archive(root: str | Path, *, name: str, catalog: str | Path | None = N
     if image_vars:
         ix.link(chosen, image_vars[0])
     cases, masks = _assemble(ix, chosen, rois, image_vars) if image_vars else ({}, {})
-    table = pd.DataFrame.from_dict(cases, orient="index", dtype=object, columns=image_vars + list(masks))
+    columns = image_vars + [c for v, (n, _) in masks.items() for c in ([v] if n is not None else [v, v + ROI_SUFFIX])]
+    table = pd.DataFrame.from_dict(cases, orient="index", dtype=object, columns=columns)
     table.index.name = "case_id"
 
     clinical_df = None
@@ -424,7 +423,7 @@ def index_archive(root: str | Path, *, name: str, catalog: str | Path | None = N
         out.catalog, out.files_path = catalog, files
     else:
         out.entry = {"images": {v: {"column": v, "format": "dicom"} for v in image_vars},
-                     "masks": {v: {"column": v, "format": f, "roi": n, "image": image_vars[0]} for v, (n, f) in masks.items()}}
+                     "masks": {v: mask_entry(v, f, n, image_vars[0]) for v, (n, f) in masks.items()}}
     counts["seconds"] = time.perf_counter() - start
     out.counts = counts
     return out

@@ -17,7 +17,15 @@ import yaml
 
 from radlab.errors import InputError
 
-__all__ = ["write_cohort"]
+__all__ = ["ROI_SUFFIX", "mask_entry", "write_cohort"]
+
+ROI_SUFFIX = "_roi"  # files-table column of a mask whose ROI is named differently per patient
+
+
+def mask_entry(var: str, fmt: str, roi: str | None, image: str) -> dict[str, Any]:
+    """The catalog entry of an indexed mask: one ROI name, or (``roi`` None) the files table's ``<var>_roi`` column."""
+    which = {"roi": roi} if roi is not None else {"roi_column": var + ROI_SUFFIX}
+    return {"column": var, "format": fmt, **which, "image": image}
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -27,7 +35,8 @@ def _rel(path: Path, start: Path) -> str:
 def _prefixed(table: pd.DataFrame, prefix: str) -> pd.DataFrame:
     out = table.copy()
     for col in out.columns:
-        out[col] = [f"{prefix}/{p}" if prefix != "." else p for p in out[col]]
+        if not col.endswith(ROI_SUFFIX):  # path columns, not the per-case ROI names
+            out[col] = [f"{prefix}/{p}" if prefix != "." else p for p in out[col]]
     return out.reset_index()
 
 
@@ -39,7 +48,7 @@ def _same_table(path: Path, table: pd.DataFrame, prefix: str) -> bool:
 
 
 def write_cohort(catalog: Path, files: Path, *, name: str, archive: Path, table: pd.DataFrame, image_vars: list[str],
-                 mask_vars: list[str], mask_formats: dict[str, str], roi_names: dict[str, str], clinical: Path | None, id_column: str | None,
+                 mask_vars: list[str], mask_formats: dict[str, str], roi_names: dict[str, str | None], clinical: Path | None, id_column: str | None,
                  description: str, replace: bool) -> dict[str, Any]:
     """Write ``table`` to ``files`` and the cohort entry into ``catalog``; returns the entry."""
     from radlab.catalog import Catalog, CatalogError
@@ -52,8 +61,7 @@ def write_cohort(catalog: Path, files: Path, *, name: str, archive: Path, table:
         "root": _rel(root, catalog.resolve().parent),
         "files": {"path": _rel(files.resolve(), root), "id": "case_id"},
         "images": {v: {"column": v, "format": "dicom"} for v in image_vars},
-        "masks": {v: {"column": v, "format": mask_formats[v], "roi": roi_names[v],
-                      "image": image_vars[0]} for v in mask_vars},
+        "masks": {v: mask_entry(v, mask_formats[v], roi_names[v], image_vars[0]) for v in mask_vars},
     }
     if clinical is not None:
         entry["clinical"] = {"path": _rel(clinical.resolve(), root), "id": id_column or "case_id"}

@@ -80,7 +80,11 @@ def test_index_damaged_dicom_file_is_listed_and_the_rest_indexed(small_archive, 
 
 
 def test_index_roi_name_differs_between_patients(lung_ct_archive, tmp_path):
+    """Structure sets naming the ROI differently per patient: each case's name goes to the files table's
+    ``GTV_roi`` column (catalog ``roi_column``), every patient is indexed and each mask reads its own ROI."""
     import pydicom
+
+    from radlab.catalog import Catalog
 
     src = tmp_path / "archive"
     for patient in ("2", "3", "4"):
@@ -89,10 +93,15 @@ def test_index_roi_name_differs_between_patients(lung_ct_archive, tmp_path):
     ds = pydicom.dcmread(rt)
     ds.StructureSetROISequence[0].ROIName = "gtv-1"
     ds.save_as(rt)
-    ix = index_archive(src, name="x", rois={"GTV": "GTV.*"}, cache=False)
-    assert list(ix.files.index) == ["2", "3"]
-    assert list(zip(ix.problems.patient, ix.problems.kind)) == [("4", "ROI name differs")]
-    assert "'gtv-1'" in ix.problems.problem[0] and "'GTV-1'" in ix.problems.problem[0]
+    catalog = tmp_path / "catalog.yaml"
+    ix = index_archive(src, name="x", rois={"GTV": "GTV.*"}, cache=False, catalog=catalog)
+    assert list(ix.files.index) == ["2", "3", "4"] and ix.problems.empty
+    assert list(ix.files["GTV_roi"]) == ["GTV-1", "GTV-1", "gtv-1"]
+    assert ix.entry["masks"]["GTV"]["roi_column"] == "GTV_roi" and "roi" not in ix.entry["masks"]["GTV"]
+    cohort = Catalog(catalog)["x"]
+    assert cohort.ids == ["2", "3", "4"] and cohort.problems.empty
+    ds4 = cohort.case("4")
+    assert ds4["GTV"].attrs["roi"] == "gtv-1" and int(ds4["GTV"].values.sum()) > 0
 
 
 DEID_CASES = {
