@@ -7,6 +7,7 @@ import panel as pn
 import param
 
 from radlab.catalog import Catalog
+from radlab.ui._mask_viewer import MaskViewer
 from radlab.ui._viewer import ImageViewer
 
 __all__ = ["CohortPage", "acquisition_by_batch", "case_table", "cohort_table_one"]
@@ -76,7 +77,8 @@ def cohort_table_one(cohort) -> pd.DataFrame | None:
 
 
 class CohortPage(pn.viewable.Viewer):
-    """Pick an image cohort from the catalog, browse its cases in a table and view their images."""
+    """Pick an image cohort from the catalog, browse its cases in a table and view their images (a mask-only
+    cohort's masks side by side or overlaid)."""
 
     cohort = param.Selector(objects=[])
 
@@ -87,7 +89,7 @@ class CohortPage(pn.viewable.Viewer):
 
         self.catalog = catalog
         self.pseudonymiser = pseudonymiser or Pseudonymiser()
-        names = [n for n in catalog.names if catalog.spec(n).images]
+        names = [n for n in catalog.names if catalog.spec(n).images or catalog.spec(n).masks]
         self.param.cohort.objects = names
         params.setdefault("cohort", names[0])
         super().__init__(**params)
@@ -102,7 +104,7 @@ class CohortPage(pn.viewable.Viewer):
     @param.depends("cohort", watch=True)
     def _on_cohort(self):
         cohort = self.catalog[self.cohort]
-        self.viewer = ImageViewer(cohort, pseudonymiser=self.pseudonymiser)
+        self.viewer = (ImageViewer if cohort.spec.images else MaskViewer)(cohort, pseudonymiser=self.pseudonymiser)
         table = case_table(cohort)
         self._cases = table.case.astype(str).tolist()  # row -> real id, kept on the server
         self._table.value = table.assign(case=self.pseudonymiser.map(self._cases))

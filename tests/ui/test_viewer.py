@@ -54,7 +54,7 @@ def test_default_window_spans_the_lesion_and_body():
 
 def test_cohort_page_table_and_selection(catalog):
     page = CohortPage(catalog)
-    assert page.param.cohort.objects == ["demo", "demo-dicom", "pyradiomics-samples"]
+    assert page.param.cohort.objects == ["demo", "demo-dicom", "pyradiomics-samples", "lung-ct", "lidc"]
     table = page._table.value
     assert len(table) == 30 and {"case", "centre", "pcr", "vendor", "field_strength"} <= set(table.columns)
     assert table.case.iloc[4] == Pseudonymiser(page.pseudonymiser.salt)(page._cases[4]) != page._cases[4]
