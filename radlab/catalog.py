@@ -152,9 +152,12 @@ class CohortSpec(_Spec):
         if not self.images and not self.masks and self.features is None:
             raise ValueError("a cohort needs 'images', 'masks' or a 'features' table")
         for name, mask in self.masks.items():
-            if mask.image is None and (self.images or mask.format in ("rtstruct", "seg")):
-                raise ValueError(f"mask {name!r} names no 'image'; masks are drawn on one of {sorted(self.images)} (a "
-                                 "mask-only cohort's masks are label maps)")
+            if mask.image is None and self.images:
+                raise ValueError(f"mask {name!r} names no 'image'; give the image it is drawn on, one of "
+                                 f"{sorted(self.images)}")
+            if mask.image is None and mask.format in ("rtstruct", "seg"):
+                raise ValueError(f"mask {name!r} is a DICOM {mask.format}, which needs the 'image' it is drawn on; a "
+                                 "mask-only cohort's masks are label maps (NIfTI, NRRD, MHA)")
             if mask.image is not None and mask.image not in self.images:
                 raise ValueError(f"mask {name!r} is drawn on image {mask.image!r}, which is not one of {sorted(self.images)}")
         clash = set(self.images) & set(self.masks)
