@@ -56,6 +56,7 @@ def _setup(root: Path, kind: str) -> list:
         "figure-predictions-missing": ["--catalog", catalog, "export-figure", "roc", "ROC", "--out", root / "roc.png",
                                        "--predictions", root / "mine.csv"],
         "archive-folder-missing": ["index", root / "no-archive", "--name", "x"],
+        "ibsi-unknown-config": ["ibsi", "--config", "Z"],
         "dicom-folder-missing": ["deidentify", root / "no-dicom", root / "deidentified"],
         "unknown-verb": ["frobnicate"],
     }[kind]
@@ -82,6 +83,7 @@ KINDS = [
     ("figure-predictions-missing", "export-figure", EXIT_BAD_INPUT,
      ["predictions file {root}/mine.csv", "does not exist"]),
     ("archive-folder-missing", "index", EXIT_BAD_INPUT, ["archive folder {root}/no-archive", "does not exist"]),
+    ("ibsi-unknown-config", "ibsi", EXIT_BAD_INPUT, ["argument --config: invalid choice: 'Z'", "see radlab ibsi --help"]),
     ("dicom-folder-missing", "deidentify", EXIT_BAD_INPUT, ["{root}/no-dicom", "no such folder"]),
     ("unknown-verb", "", EXIT_BAD_INPUT, ["invalid choice: 'frobnicate'", "radlab --help"]),
 ]
