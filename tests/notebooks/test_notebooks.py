@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from nbrun import budget, execute, external_resources, notebook_paths
+from notebook_fixtures import notebook_env  # noqa: F401  (fixture)
 
 NOTEBOOKS = notebook_paths()
 IDS = [p.stem for p in NOTEBOOKS]

@@ -26,6 +26,7 @@ import nbformat
 import pytest
 
 from nbrun import NOTEBOOKS, to_html
+from notebook_fixtures import artifacts, chromium, notebook_env  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.notebook, pytest.mark.ui, pytest.mark.slow]
 
@@ -103,7 +104,8 @@ class Lab:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, name: str) -> str:
-        return f"{self.origin}/lab/tree/{name}.ipynb?token={self.token}"
+        """The notebook alone in a fresh workspace (``reset``: no tabs restored from the previous page)."""
+        return f"{self.origin}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={self.token}"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -168,8 +170,9 @@ def test_notebook_in_jupyterlab_offline(lab, chromium, artifacts, name):
     try:
         start = time.perf_counter()
         page.goto(lab.url(name))
-        page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
-                               "?.status === 'idle'", timeout=180_000, polling=500)
+        page.wait_for_function(f"""() => {{ const widget = window.jupyterapp?.shell.currentWidget;
+            return widget?.context?.path === '{name}.ipynb'
+              && widget.sessionContext?.session?.kernel?.status === 'idle'; }}""", timeout=180_000, polling=500)
         ran = page.evaluate(f"""() => Promise.race([window.jupyterapp.commands.execute('notebook:run-all-cells'),
             new Promise(done => setTimeout(() => done('still running after {RUN_ALL_TIMEOUT_S} s'),
                                            {RUN_ALL_TIMEOUT_S * 1000}))])""")

@@ -1,5 +1,8 @@
 """Notebook fixtures: the kernels' environment (tiny data folder, shared feature cache), Debian's Chromium
-through Playwright, and the folder the browser test keeps its screenshots and HTML in."""
+through Playwright, and the folder the browser test keeps its screenshots and HTML in.
+
+A module the test files import the fixtures from, not a conftest.py: tests/ui has a conftest.py too and,
+neither folder being a package, two modules named ``conftest`` clash when both folders are given to pytest."""
 
 from __future__ import annotations
 
