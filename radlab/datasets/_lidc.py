@@ -326,6 +326,7 @@ def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: 
     zvals = tables["zvals"][tables["zvals"].scan_id.isin(scans.index)]
     zs_by_scan = {s: np.sort(g.val.to_numpy(float)) for s, g in zvals.groupby("scan_id")}
     masks_dir = dest / "masks"
+    stamp_file.unlink(missing_ok=True)  # an interrupted rebuild is not taken for a finished one
     if masks_dir.exists():
         shutil.rmtree(masks_dir)
     masks_dir.mkdir(parents=True)
