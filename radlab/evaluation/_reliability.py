@@ -47,7 +47,7 @@ def reader_icc(table: pd.DataFrame, *, kind: str = "1,1", alpha: float = 0.05) -
     >>> reader_icc(t).round(3).loc["v", ["icc", "n_cases"]].tolist()
     [0.987, 4.0]
     """
-    from radlab.features import icc
+    from radlab.features._robustness import icc, mean_squares
 
     if kind not in KINDS:
         raise InputError(f"The 'kind' parameter of reader_icc must be one of {KINDS}. Got {kind!r} instead.")
@@ -64,10 +64,7 @@ def reader_icc(table: pd.DataFrame, *, kind: str = "1,1", alpha: float = 0.05) -
     out = pd.DataFrame({"icc": values.to_numpy(), "ci_low": np.nan, "ci_high": np.nan, "n_cases": n, "n_readers": k},
                        index=pd.Index(table.columns, name="feature"))
     if kind == "1,1":
-        y = wide.to_numpy(float).reshape(n, len(table.columns), k).transpose(1, 0, 2)  # feature, case, reader
-        case_means = y.mean(axis=2, keepdims=True)
-        ms_rows = k * ((case_means - y.mean(axis=(1, 2), keepdims=True)) ** 2).sum(axis=(1, 2)) / (n - 1)
-        ms_within = ((y - case_means) ** 2).sum(axis=(1, 2)) / (n * (k - 1))
+        _, _, ms_rows, _, _, ms_within = mean_squares(table)
         out["ci_low"], out["ci_high"] = _icc_ci(ms_rows, ms_within, n, k, alpha)
     return out
 

@@ -97,6 +97,22 @@ def robustness(cohort, params="demo", *, n: int = 6, noise: float = 0.1, angle: 
     return df
 
 
+def mean_squares(table: pd.DataFrame) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ANOVA of :func:`icc` per feature of a (case, rater)-indexed table, cases missing a rater dropped:
+    (cases n, raters k, mean squares between cases, between raters, residual, within cases)."""
+    wide = table.unstack(level=-1).dropna()
+    k = wide.columns.get_level_values(-1).nunique()
+    Y = wide.to_numpy(float).reshape(len(wide), len(table.columns), k).transpose(1, 0, 2)  # feature, case, rater
+    n = Y.shape[1]
+    grand = Y.mean(axis=(1, 2), keepdims=True)
+    ms_rows = k * ((Y.mean(axis=2, keepdims=True) - grand) ** 2).sum(axis=(1, 2)) / (n - 1)
+    ms_cols = n * ((Y.mean(axis=1, keepdims=True) - grand) ** 2).sum(axis=(1, 2)) / (k - 1)
+    resid = Y - Y.mean(axis=2, keepdims=True) - Y.mean(axis=1, keepdims=True) + grand
+    ms_err = (resid**2).sum(axis=(1, 2)) / ((n - 1) * (k - 1))
+    ms_within = ((Y - Y.mean(axis=2, keepdims=True)) ** 2).sum(axis=(1, 2)) / (n * (k - 1))
+    return n, k, ms_rows, ms_cols, ms_err, ms_within
+
+
 def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
     """Per-feature intraclass correlation across perturbations (or raters, test/retest).
 
@@ -116,17 +132,7 @@ def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
     """
     if kind not in ("3,1", "2,1", "1,1"):
         raise ValueError(f"The 'kind' parameter of icc must be '3,1', '2,1' or '1,1'. Got {kind!r} instead.")
-    wide = table.unstack(level=-1).dropna()
-    features = table.columns
-    k = wide.columns.get_level_values(-1).nunique()
-    Y = wide.to_numpy(float).reshape(len(wide), len(features), k).transpose(1, 0, 2)  # feature, case, rater
-    n = Y.shape[1]
-    grand = Y.mean(axis=(1, 2), keepdims=True)
-    ms_rows = k * ((Y.mean(axis=2, keepdims=True) - grand) ** 2).sum(axis=(1, 2)) / (n - 1)
-    ms_cols = n * ((Y.mean(axis=1, keepdims=True) - grand) ** 2).sum(axis=(1, 2)) / (k - 1)
-    resid = Y - Y.mean(axis=2, keepdims=True) - Y.mean(axis=1, keepdims=True) + grand
-    ms_err = (resid**2).sum(axis=(1, 2)) / ((n - 1) * (k - 1))
-    ms_within = ((Y - Y.mean(axis=2, keepdims=True)) ** 2).sum(axis=(1, 2)) / (n * (k - 1))
+    n, k, ms_rows, ms_cols, ms_err, ms_within = mean_squares(table)
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "1,1":
             value = (ms_rows - ms_within) / (ms_rows + (k - 1) * ms_within)
@@ -134,7 +140,7 @@ def icc(table: pd.DataFrame, *, kind: str = "3,1") -> pd.Series:
             value = (ms_rows - ms_err) / (ms_rows + (k - 1) * ms_err)
         else:
             value = (ms_rows - ms_err) / (ms_rows + (k - 1) * ms_err + k * (ms_cols - ms_err) / n)
-    return pd.Series(value, index=features, name=f"ICC({kind})")
+    return pd.Series(value, index=table.columns, name=f"ICC({kind})")
 
 
 class StabilitySelector(SelectorMixin, BaseEstimator):
