@@ -31,6 +31,16 @@ def _pairs(case: str, masks: Mapping, tolerance: float) -> list[dict]:
     return rows
 
 
+def _readers(cohort, readers: Sequence[str] | None, owner: str) -> list[str]:
+    """The reader masks of a Cohort (default every mask); a name that is not one of its masks raises."""
+    readers = list(readers or cohort.masks)
+    unknown = [r for r in readers if r not in cohort.masks]
+    if unknown:
+        raise InputError(f"The 'readers' parameter of {owner} names {unknown}, which are not masks of "
+                         f"cohort {cohort.name!r} (masks: {cohort.masks}).")
+    return readers
+
+
 def reader_agreement(cohort, readers: Sequence[str] | None = None, *, tolerance: float = 1.0,
                      progress: bool = False) -> pd.DataFrame:
     """Agreement between every pair of readers of every case: one row per case and pair.
@@ -52,15 +62,14 @@ def reader_agreement(cohort, readers: Sequence[str] | None = None, *, tolerance:
         raise InputError(f"The 'tolerance' parameter of reader_agreement must be >= 0. Got {tolerance} instead.")
     rows = []
     if isinstance(cohort, Mapping):
+        unknown = [r for r in readers or () if not any(r in masks for masks in cohort.values())]
+        if unknown:
+            raise InputError(f"The 'readers' parameter of reader_agreement names {unknown}, which no case has.")
         for case, masks in cohort.items():
             chosen = {r: m for r, m in masks.items() if readers is None or r in readers}
             rows += _pairs(str(case), chosen, tolerance)
     else:
-        readers = list(readers or cohort.masks)
-        unknown = [r for r in readers if r not in cohort.masks]
-        if unknown:
-            raise InputError(f"The 'readers' parameter of reader_agreement names {unknown}, which are not masks of "
-                             f"cohort {cohort.name!r} (masks: {cohort.masks}).")
+        readers = _readers(cohort, readers, "reader_agreement")
         for case in tqdm(cohort.ids, desc=f"{cohort.name}: agreement", disable=not progress):
             ds = cohort.case(case)
             present = [r for r in readers if r in ds]
@@ -90,7 +99,7 @@ def agreement_summary(table: pd.DataFrame, *, by: str | None = "n_readers") -> p
 
 def reader_volumes(cohort, readers: Sequence[str] | None = None) -> pd.DataFrame:
     """Voxel volume (mm3) of each reader's mask per case (case x reader; NaN where a case lacks a reader)."""
-    readers = list(readers or cohort.masks)
+    readers = _readers(cohort, readers, "reader_volumes")
     out = {}
     for case in cohort.ids:
         ds = cohort.case(case)
