@@ -111,17 +111,20 @@ def fingerprint(ds: xr.Dataset, variables) -> dict[str, dict[str, str]]:
     """Identity of each variable's data (the cache key): the SHA-256 of its source's bytes (see
     :func:`source_sha256`) and a token of its data and attributes (the dask graph that reads or derives it,
     or a hash of in-memory voxels), so changed bytes, another label or ROI of the same file, or a
-    preprocessing step give another record. Raises :class:`CaseFailure` if a source cannot be read."""
+    preprocessing step give another record. A source several variables share (the ROIs of one structure set,
+    the labels of one label map) is hashed once. Raises :class:`CaseFailure` if a source cannot be read."""
     import dask.base
 
-    out = {}
+    out, digests = {}, {}
     for v in variables:
         da = ds[v]
         entry = {"token": dask.base.tokenize(da.data, sorted(da.attrs.items(), key=lambda kv: str(kv[0])))}
         src = da.attrs.get("source")
         if src:
             try:
-                digest = source_sha256(str(src))
+                if str(src) not in digests:
+                    digests[str(src)] = source_sha256(str(src))
+                digest = digests[str(src)]
             except OSError as exc:
                 raise CaseFailure(f"cannot read {v!r} from {src}: {exc.strerror or exc}", str(src)) from None
             if digest is not None:

@@ -116,6 +116,24 @@ def test_a_dicom_slice_rewritten_with_the_same_size_and_mtime_changes_the_record
     assert source_sha256(str(folder)) not in (digest, None)
 
 
+def test_a_source_shared_by_several_masks_is_hashed_once(tmp_path, monkeypatch):
+    import radlab.features._case as case_module
+
+    labels = tmp_path / "labels.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(_case(0)["tumour"].values), str(labels))
+    ds = _case(0)
+    ds["edema"] = ds["tumour"].copy()
+    ds["tumour"].attrs |= {"source": str(labels), "label": 1}
+    ds["edema"].attrs |= {"source": str(labels), "label": 2}
+    hashed = []
+    real = case_module.source_sha256
+    monkeypatch.setattr(case_module, "source_sha256", lambda path: hashed.append(path) or real(path))
+    fp = fingerprint(ds, ["T2w", "tumour", "edema"])
+    assert hashed == [str(labels)]
+    assert fp["tumour"]["sha256"] == fp["edema"]["sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
+    assert fp["tumour"]["token"] != fp["edema"]["token"]  # another label of the same file: another record
+
+
 def test_metaimage_data_file_rewritten_with_the_same_size_and_mtime_changes_the_hash(tmp_path):
     header = tmp_path / "T2w.mhd"
     sitk.WriteImage(sitk.GetImageFromArray(_case(0)["T2w"].values), str(header))
