@@ -4,12 +4,17 @@ console errors or failed requests, widget changes redraw figures, case ids stay 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 from ui_helpers import SALT, all_text, free_port, open_page, wait_for_port
 
 pytestmark = pytest.mark.ui
+
+WAIT_MS = 30_000  # how long a widget change may take to reach the browser (the server redraws first)
 
 
 @pytest.fixture
@@ -20,7 +25,23 @@ def cohort_page(browser, server):
 
 
 def plot_pixels(page) -> bytes:
-    return page.locator(".bk-Canvas").last.screenshot()
+    """A capture of the last canvas; one that Bokeh replaces while it is captured (a redraw) is captured again."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            return page.locator(".bk-Canvas").last.screenshot()
+        except PlaywrightError:  # "Element is not attached to the DOM"
+            if time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(250)
+
+
+def redrawn(page, before: bytes) -> bytes:
+    """The plot's pixels once they differ from ``before`` (``before`` if they still do not after WAIT_MS)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while (pixels := plot_pixels(page)) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    return pixels
 
 
 def test_cohort_page_shows_pseudonyms_not_ids(cohort_page, catalog):
@@ -43,8 +64,7 @@ def test_choosing_a_case_redraws_the_image(cohort_page, catalog):
     from radlab.ui import Pseudonymiser
 
     case_select.select_option(label=Pseudonymiser(SALT)(catalog["demo"].ids[5]))
-    page.wait_for_timeout(1500)
-    assert plot_pixels(page) != before
+    assert redrawn(page, before) != before
     assert page.problems == []
 
 
@@ -53,9 +73,9 @@ def test_clicking_a_table_row_selects_the_case(cohort_page, catalog):
 
     label = Pseudonymiser(SALT)(catalog["demo"].ids[3])
     cohort_page.locator('.tabulator-cell[tabulator-field="case"]', has_text=label).click()
-    cohort_page.wait_for_timeout(1200)
-    select = cohort_page.locator("select").nth(1)
-    assert select.locator("option:checked").inner_text() == label
+    checked = cohort_page.locator("select").nth(1).locator("option:checked")
+    expect(checked).to_have_text(label, timeout=WAIT_MS)  # the server loads and draws the case first
+    assert checked.inner_text() == label
 
 
 @pytest.mark.parametrize("name", ["", "roc", "survival", "calibration", "harmonisation", "saliency", "shap"])
@@ -73,11 +93,10 @@ def test_roc_widgets_update_metrics_and_curve(browser, server):
     table = page.locator("table").first
     before_text, before_pixels = table.inner_text(), plot_pixels(page)
     page.locator("select").nth(2).select_option("test")  # cohort, model, split
-    page.wait_for_timeout(1500)
+    expect(table).not_to_have_text(before_text, use_inner_text=True, timeout=WAIT_MS)
     assert table.inner_text() != before_text  # sensitivity ... at the frozen threshold on another split
     page.locator("select").nth(1).select_option("size only")
-    page.wait_for_timeout(1500)
-    assert plot_pixels(page) != before_pixels
+    assert redrawn(page, before_pixels) != before_pixels
     assert page.problems == []
     page.context.close()
 
@@ -86,8 +105,9 @@ def test_survival_cutoff_method_changes_groups(browser, server):
     page = open_page(browser, f"{server}/survival")
     text = page.locator("p", has_text="Cut-off").first.inner_text()
     page.locator("select").nth(3).select_option("percentile")
-    page.wait_for_timeout(1500)
-    new = page.locator("p", has_text="Cut-off").first.inner_text()
+    cutoff = page.locator("p", has_text="Cut-off").first
+    expect(cutoff).to_contain_text("(percentile, fitted on the out-of-fold rows", timeout=WAIT_MS)
+    new = cutoff.inner_text()
     assert new != text and "(percentile, fitted on the out-of-fold rows" in new
     assert page.problems == []
     page.context.close()
