@@ -1,8 +1,8 @@
 """A persistent cache of image headers, so reopening a large cohort reads no files twice.
 
 Each entry is keyed by path and invalidated by the file's size, modification time and a CRC-32 of its first
-64 KiB (for a DICOM folder: of the listing with each file's size, modification time and first 8 KiB), so a
-header rewritten with the same size and time is read again. CRC-32 rather than a cryptographic hash: it detects
+64 KiB, and the same of its JSON sidecar (for a DICOM folder: of the listing with each file's size, modification
+time and first 8 KiB), so a header or sidecar rewritten with the same size and time is read again. CRC-32 rather than a cryptographic hash: it detects
 a change, not an attack, at three times the speed (the 1,800 cached headers of a 300-case cohort: 0.5 s instead
 of 0.2 s with size and time only, on a loaded 2-core machine). A corrupt cache file or entry is reported (a log
 warning naming the cache file), deleted and rebuilt. The cache lives in ``$RADLAB_CACHE`` (default
@@ -17,12 +17,11 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import threading
 import zlib
 from pathlib import Path
 
-from radlab.io._readers import Header, read_header
+from radlab.io._readers import Header, read_header, sidecar_path
 
 __all__ = ["HeaderIndex", "cache_dir"]
 
@@ -40,11 +39,19 @@ def _head(path: str, nbytes: int) -> bytes:
         return f.read(nbytes)
 
 
-def _stamp(path: str) -> list:
-    """What identifies the current content of a file (or DICOM folder) cheaply."""
+def _file_stamp(path: str | Path) -> list:
     st = os.stat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        return [st.st_size, st.st_mtime_ns, zlib.crc32(_head(path, HASH_BYTES))]
+    return [st.st_size, st.st_mtime_ns, zlib.crc32(_head(path, HASH_BYTES))]
+
+
+def _stamp(path: str) -> list:
+    """What identifies the current content of a file and its JSON sidecar (or of a DICOM folder) cheaply."""
+    if not os.path.isdir(path):
+        try:
+            sidecar = _file_stamp(sidecar_path(path))
+        except FileNotFoundError:
+            sidecar = None
+        return [*_file_stamp(path), sidecar]
     crc = 0
     with os.scandir(path) as listing:
         files = sorted((e for e in listing if e.is_file()), key=lambda e: e.name)

@@ -224,11 +224,16 @@ def _data_file(path: str, fmt: str) -> tuple[str, int, bool] | None:
     return str(Path(path).parent / name), int(fields.get(skip, 0)), raw
 
 
-def _sidecar_meta(path: str) -> dict[str, Any]:
-    """Acquisition metadata from a BIDS-style JSON sidecar (as dcm2niix writes), if present."""
+def sidecar_path(path: str | Path) -> Path:
+    """The BIDS-style JSON sidecar of an image file (``T2w.nii.gz`` -> ``T2w.json``), present or not."""
     p = Path(path)
     stem = p.name[: -len(".nii.gz")] if p.name.endswith(".nii.gz") else p.stem
-    sidecar = p.with_name(stem + ".json")
+    return p.with_name(stem + ".json")
+
+
+def _sidecar_meta(path: str) -> dict[str, Any]:
+    """Acquisition metadata from a BIDS-style JSON sidecar (as dcm2niix writes), if present."""
+    sidecar = sidecar_path(path)
     if not sidecar.exists():
         return {}
     try:

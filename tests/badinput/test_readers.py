@@ -463,3 +463,19 @@ def test_header_changed_with_same_size_and_mtime_is_read_again(messy, monkeypatc
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     after = open_m(root).headers(progress=False)[ids[0]]["T2w"].spacing
     assert after[0] == pytest.approx(before[0] * 1.2) and after[1:] == before[1:]
+
+
+def test_sidecar_added_or_rewritten_is_read_again(messy, monkeypatch, tmp_path_factory):
+    """A header's acquisition metadata comes from its JSON sidecar too: the cache keys the sidecar as well."""
+    monkeypatch.setenv("RADLAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    root, ids = messy
+    vendor = lambda: open_m(root).headers(progress=False)[ids[0]]["T2w"].meta.get("vendor")  # noqa: E731
+    assert vendor() is None
+    sidecar = _path(root, IMAGE, ids[0]).with_name("T2w_pre.json")
+    sidecar.write_text(json.dumps({"Manufacturer": "Siemens"}))
+    assert vendor() == "Siemens"  # a sidecar added after the header was cached
+    st = sidecar.stat()
+    sidecar.write_text(json.dumps({"Manufacturer": "Philips"}))  # same length, then the old mtime restored
+    os.utime(sidecar, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (sidecar.stat().st_size, sidecar.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert vendor() == "Philips"
