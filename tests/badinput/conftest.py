@@ -8,13 +8,12 @@ checks") lists the kinds.
 from __future__ import annotations
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from radlab.catalog import Catalog
+from ._helpers import write_catalog
 
 CATALOG = """
 cohorts:
@@ -40,13 +39,3 @@ def messy(tmp_path, data_root) -> tuple[Path, list[str]]:
     write_catalog(tmp_path, CATALOG)
     return tmp_path, list(clinical.case_id)
 
-
-def write_catalog(root: Path, text: str) -> Path:
-    path = root / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def open_m(root: Path, name: str = "m"):
-    """Cohort ``name`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
-    return Catalog(root / "catalog.yaml")[name]

@@ -7,24 +7,12 @@ opened from a catalog that is wrong.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 
 from radlab.catalog import Catalog, CatalogError
 
-
-# the ``messy`` fixture (conftest.py) gives the folder; these helpers live here, not imported from conftest: with
-# several test folders in one run, the module named 'conftest' can be another folder's
-def write_catalog(root, text: str):
-    path = root / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def open_m(root):
-    """Cohort ``m`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
-    return Catalog(root / "catalog.yaml")["m"]
+from ._helpers import open_m, write_catalog
 
 
 MASK = '{tumour: {path: "masks/{case}/tumour_pre.nii.gz", image: T2w%s}}'

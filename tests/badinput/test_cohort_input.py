@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -16,28 +15,11 @@ import pytest
 import SimpleITK as sitk
 
 import radlab.cohort
-from radlab.catalog import Catalog
 from radlab.cohort import CaseError, GeometryError
 from radlab.io import ReadError
 from radlab.io._index import HeaderIndex
 
-
-# the ``messy`` fixture (conftest.py) gives the folder; these helpers live here, not imported from conftest: with
-# several test folders in one run, the module named 'conftest' can be another folder's
-def write_catalog(root, text: str):
-    path = root / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def open_m(root):
-    """Cohort ``m`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
-    return Catalog(root / "catalog.yaml")["m"]
-
-
-def messy_catalog(root) -> str:
-    """The catalog the ``messy`` fixture wrote (cohort ``m``)."""
-    return (root / "catalog.yaml").read_text()
+from ._helpers import messy_catalog, open_m, write_catalog
 
 
 def image_path(root, case):

@@ -9,31 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from radlab.catalog import Catalog, CatalogError
+from radlab.catalog import CatalogError
 
-
-# the ``messy`` fixture (conftest.py) gives the folder; these helpers live here, not imported from conftest: with
-# several test folders in one run, the module named 'conftest' can be another folder's
-def write_catalog(root, text: str):
-    path = root / "catalog.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def open_m(root):
-    """Cohort ``m`` of ``root/catalog.yaml`` (a new Catalog each time: nothing cached between opens)."""
-    return Catalog(root / "catalog.yaml")["m"]
-
-
-def messy_catalog(root) -> str:
-    """The catalog the ``messy`` fixture wrote (cohort ``m``)."""
-    return (root / "catalog.yaml").read_text()
+from ._helpers import messy_catalog, open_m, write_catalog
 
 
 def clinical(root) -> pd.DataFrame:
