@@ -195,7 +195,8 @@ class Cohort:
         all_ids = self._tables["ids"]
         if self._subset is None:
             return list(all_ids)
-        return [i for i in self._subset if i in set(all_ids)]
+        usable = set(all_ids)
+        return [i for i in self._subset if i in usable]
 
     @property
     def problems(self) -> pd.DataFrame:
