@@ -106,14 +106,15 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
         raise ValueError(f"The 'interpolation' parameter of to_grid must be 'linear' or 'bspline'. Got {interpolation!r} instead.")
     if not cohort.ids:
         raise CaseError(f"cohort {cohort.name!r} has no cases to put on a grid")
-    images = list(images or cohort.images)
-    mask = mask or (cohort.masks[0] if cohort.masks else None)
+    image_vars, mask_vars = cohort.images, cohort.masks  # each lists the cohort's cases: once, not per case
+    images = list(images or image_vars)
+    mask = mask or (mask_vars[0] if mask_vars else None)
     if crop == "roi" and mask is None:
         raise ValueError(f"cohort {cohort.name!r} has no mask to crop around; use crop=None")
-    if not cohort.images:  # a mask-only cohort: the channels are masks
+    if not image_vars:  # a mask-only cohort: the channels are masks
         include_mask = include_mask or not images
     channels = images + ([mask] if include_mask else [])
-    kinds = ["image" if v in cohort.images else "mask" for v in images] + (["mask"] if include_mask else [])
+    kinds = ["image" if v in image_vars else "mask" for v in images] + (["mask"] if include_mask else [])
     shape = tuple(int(s) for s in shape)
     datasets, problems = {}, []
     for case in cohort.ids:
@@ -123,7 +124,7 @@ def to_grid(cohort, *, spacing=(1.0, 1.0, 1.0), shape=(32, 64, 64), crop: str | 
             problems.append((case, exc.file, f"{exc}: case left out"))
             continue
         missing = [v for v in channels + ([mask] if mask else []) if v not in ds]
-        absent = [v for v in missing if v in cohort.masks]  # optional masks this case lacks
+        absent = [v for v in missing if v in mask_vars]  # optional masks this case lacks
         if absent and len(absent) == len(missing):
             problems.append((case, "", f"cohort {cohort.name!r}, case {case!r} has no mask {absent[0]!r} (an optional "
                                        "mask absent for this case): case left out"))
