@@ -113,7 +113,11 @@ def test_unquoted_case_ids_are_refused(tmp_path, cases, shown):
     ("format: rtstruct, roi: GTV, threshold: 0.5", ["apply to label-map masks, not to rtstruct"]),
     ("format: seg, label: 2", ["apply to label-map masks, not to seg"]),
     ("threshold: .nan", ["'threshold' must be a finite number"]),
-], ids=["label-and-threshold", "threshold-on-rtstruct", "label-on-seg", "threshold-nan"])
+    ("format: rtstruct, roi: GTV, roi_column: gtv_roi", ["give 'roi'", "or 'roi_column'", "not both"]),
+    ("roi_column: gtv_roi", ["'roi_column' names RTSTRUCT ROIs or SEG segments; the format is 'auto'"]),
+    ("format: nifti, roi_column: gtv_roi", ["'roi_column' names RTSTRUCT ROIs or SEG segments; the format is 'nifti'"]),
+], ids=["label-and-threshold", "threshold-on-rtstruct", "label-on-seg", "threshold-nan", "roi-and-roi-column",
+        "roi-column-on-auto-format", "roi-column-on-label-map"])
 def test_mask_rule_conflicts(tmp_path, entry, words):
     refused(write_catalog(tmp_path, cohort_text(masks=MASK % f", {entry}")), "cohort 'm', key 'masks.tumour'", *words)
 

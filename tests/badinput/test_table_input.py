@@ -254,6 +254,42 @@ def test_files_table_without_the_column_the_catalog_names(messy):
     refused(root, "key 'masks.tumour.column'", "column 'tumour' is not in the files table", file=root / "files.csv")
 
 
+# per-case ROI names (catalog ``roi_column``: structure sets naming the ROI differently per patient); opening reads
+# no mask, so the mask files here need not be RTSTRUCTs
+ROI_FILES = FILES.replace("{column: tumour, image: T2w}", "{column: tumour, image: T2w, format: rtstruct, roi_column: roi}")
+
+
+def test_roi_column_gives_each_case_its_roi(messy):
+    root, ids = messy
+    files_table(root, ids).assign(roi=["GTV-1", "gtv 1", "GTV-1", "GTV_primary", "GTV-1"]).to_csv(root / "files.csv",
+                                                                                                   index=False)
+    write_catalog(root, ROI_FILES)
+    cohort = open_m(root)
+    assert cohort.ids == ids and cohort.problems.empty
+    assert [cohort.case(c)["tumour"].attrs["roi"] for c in ids] == ["GTV-1", "gtv 1", "GTV-1", "GTV_primary", "GTV-1"]
+
+
+@pytest.mark.parametrize("cell", ["", "   "], ids=["blank", "spaces"])
+def test_blank_roi_cell_leaves_out_that_case(messy, cell):
+    root, ids = messy
+    table = files_table(root, ids).assign(roi="GTV-1")
+    table.loc[2, "roi"] = cell
+    table.to_csv(root / "files.csv", index=False)
+    write_catalog(root, ROI_FILES)
+    cohort = open_m(root)
+    assert cohort.ids == ids[:2] + ids[3:]
+    assert [tuple(r) for r in cohort.problems.itertuples(index=False)] == [
+        (ids[2], str(root / "files.csv"), f"cohort 'm', case '{ids[2]}': no ROI name in column 'roi' of the files "
+                                          "table: case excluded")]
+
+
+def test_files_table_without_the_roi_column_the_catalog_names(messy):
+    root, ids = messy
+    files_table(root, ids).to_csv(root / "files.csv", index=False)
+    write_catalog(root, ROI_FILES)
+    refused(root, "key 'masks.tumour.roi_column'", "column 'roi' is not in the files table", file=root / "files.csv")
+
+
 def test_clinical_ids_without_files_are_each_listed(messy):
     root, ids = messy
     table = clinical(root)
