@@ -14,8 +14,7 @@ import param
 from radlab.errors import InputError
 from radlab.evaluation import CalibrationCurve, DecisionCurve
 from radlab.ui._inputs import PREDICTION_COLUMNS, selection_problem
-from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
-                              widget_column)
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, ProblemPanes, placeholder, widget_column
 
 __all__ = ["CalibrationPage", "CalibrationStore"]
 
@@ -110,7 +109,7 @@ class CalibrationStore(PredictionStore):
         return out
 
 
-class CalibrationPage(pn.viewable.Viewer):
+class CalibrationPage(ProblemPanes, pn.viewable.Viewer):
     """Calibration & decision curves over a :class:`CalibrationStore` (or a predictions table)."""
 
     def __init__(self, store: CalibrationStore | pd.DataFrame, **params):
@@ -127,14 +126,6 @@ class CalibrationPage(pn.viewable.Viewer):
     def _warnings(self) -> str:
         notes = "".join(f"\n- {w}" for w in self.store.warnings())
         return f"Warnings while fitting:{notes}" if notes else ""
-
-    @param.depends("store.cohort", "store.split", "store.model")
-    def _problems(self) -> str:
-        return problems_markdown(self.store)
-
-    @param.depends("store.cohort")
-    def _problem_table(self):
-        return problem_pane(self.store.selection_problems())
 
     def _calibration(self):
         """Panes updated in place when a widget moves: the curve (a DynamicMap), its statistics, warnings."""

@@ -11,8 +11,7 @@ import param
 
 from radlab.evaluation import RocCurve, delong_test, threshold_metrics
 from radlab.ui._inputs import selection_problem
-from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
-                              widget_column)
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, ProblemPanes, placeholder, widget_column
 
 __all__ = ["RocPage", "RocStore"]
 
@@ -127,7 +126,7 @@ def _fmt(value, digits=3):
     return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-class RocPage(pn.viewable.Viewer):
+class RocPage(ProblemPanes, pn.viewable.Viewer):
     """ROC page over a :class:`RocStore` (or a predictions table)."""
 
     def __init__(self, store: RocStore | pd.DataFrame, **params):
@@ -167,14 +166,6 @@ class RocPage(pn.viewable.Viewer):
     @param.depends("store.cohort", "store.split", "store.model", "store.threshold")
     def _confusion(self) -> pd.DataFrame:
         return self.store.confusion_matrix()
-
-    @param.depends("store.cohort", "store.split", "store.model")
-    def _problems(self) -> str:
-        return problems_markdown(self.store)
-
-    @param.depends("store.cohort")
-    def _problem_table(self):
-        return problem_pane(self.store.selection_problems())
 
     def __panel__(self):
         s = self.store

@@ -8,7 +8,7 @@ import param
 from radlab.errors import InputError
 from radlab.ui._inputs import average_predictions, fit_rows, problems_for, selection_problem, validate_predictions
 
-__all__ = ["PredictionStore", "AVERAGING_NOTE"]
+__all__ = ["PredictionStore", "ProblemPanes", "AVERAGING_NOTE"]
 
 AVERAGING_NOTE = ("Out-of-fold predictions from repeated cross-validation are averaged per case and model "
                   "(one score per case: the mean over repeats and folds).")
@@ -156,6 +156,19 @@ def problem_pane(problems: pd.DataFrame):
         return pn.pane.Markdown("")
     return pn.Column(pn.pane.Markdown("### Input problems"),
                      pn.pane.DataFrame(problems, index=False, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+
+class ProblemPanes(param.Parameterized):
+    """The input-problem panes of a page over ``self.store`` (a :class:`PredictionStore`): the chosen selection's
+    problems (:func:`problems_markdown`, next to the figures) and the cohort's table (:func:`problem_pane`)."""
+
+    @param.depends("store.cohort", "store.split", "store.model")
+    def _problems(self) -> str:
+        return problems_markdown(self.store)
+
+    @param.depends("store.cohort")
+    def _problem_table(self):
+        return problem_pane(self.store.selection_problems())
 
 
 def widget_column(*widgets, width: int = 280):

@@ -12,8 +12,7 @@ import param
 
 from radlab.evaluation import KaplanMeier, RiskGroups, TimeDependentAuc, concordance_index, cox_univariate
 from radlab.errors import InputError
-from radlab.ui._store import (AVERAGING_NOTE, PredictionStore, placeholder, problem_pane, problems_markdown,
-                              widget_column)
+from radlab.ui._store import AVERAGING_NOTE, PredictionStore, ProblemPanes, placeholder, widget_column
 
 __all__ = ["SurvivalPage", "SurvivalStore"]
 
@@ -146,7 +145,7 @@ class SurvivalStore(PredictionStore):
         return out
 
 
-class SurvivalPage(pn.viewable.Viewer):
+class SurvivalPage(ProblemPanes, pn.viewable.Viewer):
     """Survival page over a :class:`SurvivalStore` (or a predictions table)."""
 
     def __init__(self, store: SurvivalStore | pd.DataFrame, **params):
@@ -174,14 +173,6 @@ class SurvivalPage(pn.viewable.Viewer):
     @param.depends(*_SELECTION)
     def _at_risk(self) -> pd.DataFrame:
         return self.store.at_risk_table()
-
-    @param.depends("store.cohort", "store.split", "store.model")
-    def _problems(self) -> str:
-        return problems_markdown(self.store)
-
-    @param.depends("store.cohort")
-    def _problem_table(self):
-        return problem_pane(self.store.selection_problems())
 
     @param.depends("store.cohort", "store.split", "store.model", "store.n_bootstraps")
     def _discrimination(self):

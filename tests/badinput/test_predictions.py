@@ -279,6 +279,31 @@ def test_a_nan_score_no_longer_hides_the_model_from_the_calibration_page():
     assert cal.figures()["Input problems"].problem.tolist() == ["score is missing (NaN): rows excluded"]
 
 
+@pytest.mark.parametrize("page", ["roc", "calibration", "survival"])
+def test_the_rendered_problem_note_follows_the_selection(page):
+    """The page's note (ProblemPanes) as the browser gets it: another split's problem is counted, the chosen
+    split's is named, and the table below lists it."""
+    import panel as pn
+    from panel.models.markup import HTML
+
+    from radlab.ui._calibration_page import CalibrationPage, CalibrationStore
+    from radlab.ui._roc_page import RocPage, RocStore
+    from radlab.ui._survival_page import SurvivalPage, SurvivalStore
+
+    Page, Store, model, case, options = {"roc": (RocPage, RocStore, "a", CASE, {"n_bootstraps": 0}),
+                                         "calibration": (CalibrationPage, CalibrationStore, "a", CASE, {}),
+                                         "survival": (SurvivalPage, SurvivalStore, "cox", SCASE, {"n_bootstraps": 0})}[page]
+    table = _set(CLEAN, _where(CLEAN, model, case=case), "score", np.nan)
+    store = Store(table, split="train", model=model, **options)
+    root = pn.panel(Page(store)).get_root()
+
+    def shown() -> str:
+        return " ".join(m.text for m in root.select({"type": HTML}) if isinstance(m.text, str))
+    assert "1 more problem(s) in other models or splits" in shown() and "score is missing (NaN)" in shown()
+    store.split = "test"
+    assert f"{model} · test: score is missing (NaN): rows excluded" in shown()
+
+
 # ------------------------------------------------------------------ files
 def test_ids_are_read_as_written(tmp_path):
     path = tmp_path / "p.csv"
