@@ -1,5 +1,6 @@
-"""A cohort's tables (clinical, features, files) as they enter: read with ids as text exactly as written, and
-their rows checked (blank, duplicate and unsafe ids are listed as problems and their rows left out)."""
+"""A cohort's tables (clinical, features, files) as they enter: read with ids (and a files table's path and ROI
+name columns) as text exactly as written, and their rows checked (blank, duplicate and unsafe ids are listed as
+problems and their rows left out)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ __all__ = ["index_by_id", "listed_ids", "read_table", "unsafe_reason"]
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
 
-def read_table(root: Path, spec: TableSpec, cohort: str, key: str) -> pd.DataFrame:
-    """A CSV or Parquet table whose id column is text exactly as written; a clear error for anything unreadable."""
+def read_table(root: Path, spec: TableSpec, cohort: str, key: str, text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV or Parquet table whose id column (and ``text`` columns, where present) is text exactly as written
+    ("001" stays "001", a blank cell is ""); a clear error for anything unreadable."""
     path = Path(os.path.normpath(root / spec.path))
     where = f"cohort {cohort!r}, key '{key}.path'"
     if not path.is_file():
@@ -30,7 +32,7 @@ def read_table(root: Path, spec: TableSpec, cohort: str, key: str) -> pd.DataFra
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise CatalogError(f"{where}: cannot read {path} as Parquet ({type(exc).__name__}: {exc})", file=path) from None
     else:
-        df = _read_csv(path, spec.id, where)
+        df = _read_csv(path, (spec.id, *text), where)
     if spec.id not in df.columns:
         columns = [str(c) for c in df.columns]
         seps = [name for sep, name in _DELIMITERS.items() if len(columns) == 1 and sep in columns[0]]
@@ -43,11 +45,13 @@ def read_table(root: Path, spec: TableSpec, cohort: str, key: str) -> pd.DataFra
                            f"(columns: {columns[:12]}){hint}", file=path)
     if df.empty:
         raise CatalogError(f"{where}: {path} has a header but no rows", file=path)
-    df[spec.id] = df[spec.id].map(_id_text)
+    for column in dict.fromkeys((spec.id, *text)):
+        if column in df.columns:
+            df[column] = df[column].map(_id_text)
     return df
 
 
-def _read_csv(path: Path, id_column: str, where: str) -> pd.DataFrame:
+def _read_csv(path: Path, text_columns: tuple[str, ...], where: str) -> pd.DataFrame:
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark is fine
@@ -60,8 +64,8 @@ def _read_csv(path: Path, id_column: str, where: str) -> pd.DataFrame:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            # the id column as written: no number parsing ("001"), no NA parsing (a blank id stays blank)
-            df = pd.read_csv(io.StringIO(text), converters={id_column: str}, index_col=False)
+            # ids (and paths, ROI names) as written: no number parsing ("001"), no NA parsing (a blank stays blank)
+            df = pd.read_csv(io.StringIO(text), converters=dict.fromkeys(text_columns, str), index_col=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise CatalogError(f"{where}: cannot read {path} ({str(exc).strip()}); check the separators and quotes on "
                            "that line", file=path) from None
@@ -72,7 +76,7 @@ def _read_csv(path: Path, id_column: str, where: str) -> pd.DataFrame:
 
 
 def _id_text(value) -> str:
-    """A case id as text: numbers from a Parquet column without a trailing '.0', missing as ''."""
+    """A case id (path, ROI name) as text: numbers from a Parquet column without a trailing '.0', missing as ''."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():

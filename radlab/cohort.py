@@ -91,7 +91,7 @@ class Cohort:
         for key in ("clinical", "features", "files"):
             table_spec = getattr(spec, key)
             if table_spec is not None:
-                df = read_table(self.root, table_spec, self.name, key)
+                df = read_table(self.root, table_spec, self.name, key, self._text_columns() if key == "files" else ())
                 sources[key] = self._source(key)
                 frames[key] = index_by_id(df, table_spec.id, key, sources[key], problems, excluded)
         main = next((k for k in ("clinical", "features", "files") if k in frames), None)
@@ -114,6 +114,11 @@ class Cohort:
         for _, row in state["problems"].iterrows():
             log.warning("cohort %s: case %s: %s (%s)", self.name, row.case or "-", row.problem, row.file)
         return state
+
+    def _text_columns(self) -> tuple[str, ...]:
+        """The files table's path and ROI name columns (read as written, like ids)."""
+        specs = (*self.spec.images.values(), *self.spec.masks.values())
+        return tuple(c for s in specs for c in (s.column, getattr(s, "roi_column", None)) if c is not None)
 
     def _check_columns(self, frames: dict[str, pd.DataFrame], sources: dict[str, str]) -> None:
         key = "clinical" if "clinical" in frames else "features"
@@ -313,9 +318,8 @@ class Cohort:
 
         def resolve(group, name, spec, tp):
             if spec.column is not None:
-                value = files_table.at[case, spec.column]
+                rel = files_table.at[case, spec.column]  # text as written ("" for a blank cell)
                 where = f"column {spec.column!r} of the files table"
-                rel = "" if pd.isna(value) else str(value)
                 if not rel.strip():
                     raise CaseError(f"cohort {self.name!r}, case {case!r}: no path in {where}", file=self._source("files"),
                                     case=case)
@@ -357,11 +361,10 @@ class Cohort:
                     continue  # this case lacks the mask: no variable
                 roi = spec.roi
                 if spec.roi_column is not None:
-                    roi = files_table.at[case, spec.roi_column]
-                    if pd.isna(roi) or not str(roi).strip():
+                    roi = files_table.at[case, spec.roi_column]  # text as written ("" for a blank cell)
+                    if not roi.strip():
                         raise CaseError(f"cohort {self.name!r}, case {case!r}: no ROI name in column {spec.roi_column!r} "
                                         "of the files table", file=self._source("files"), case=case)
-                    roi = str(roi)
                 out.append(_File(v, name, path, fmt, "mask", t, image=image_var, roi=roi, label=spec.label,
                                  threshold=spec.threshold, optional=spec.optional))
         return out

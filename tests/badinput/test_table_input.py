@@ -283,6 +283,22 @@ def test_blank_roi_cell_leaves_out_that_case(messy, cell):
                                           "table: case excluded")]
 
 
+def test_roi_names_and_paths_stay_as_written(messy):
+    """A files table's ROI names and paths are text as written, like ids: no "001" -> 1, no "NA" -> missing, and
+    a blank cell does not turn the other names into floats ("7" -> "7.0")."""
+    root, ids = messy
+    for case in ids:
+        (root / "masks" / case / "tumour_pre.nii.gz").rename(root / "masks" / case / "001")
+    table = files_table(root, ids).assign(roi=["001", "", "1.0", "NA", "7"], tumour=[f"masks/{c}/001" for c in ids])
+    table.to_csv(root / "files.csv", index=False)
+    write_catalog(root, ROI_FILES)
+    cohort = open_m(root)
+    assert cohort.ids == [ids[0], *ids[2:]] and cohort.problems.case.tolist() == [ids[1]]
+    cases = [cohort.case(c)["tumour"] for c in cohort.ids]
+    assert [m.attrs["roi"] for m in cases] == ["001", "1.0", "NA", "7"]
+    assert [m.attrs["source"] for m in cases] == [str(root / "masks" / c / "001") for c in cohort.ids]
+
+
 def test_files_table_without_the_roi_column_the_catalog_names(messy):
     root, ids = messy
     files_table(root, ids).to_csv(root / "files.csv", index=False)
