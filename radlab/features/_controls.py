@@ -238,6 +238,7 @@ def run_negative_controls(cohort, clinical: pd.DataFrame, *, outcome: str, param
     from radlab.features._extract import extract
     from radlab.validation import run_workflow
 
+    controls = [controls] if isinstance(controls, str) else list(controls)  # one name, not its letters
     for control in controls:
         _check(control)
     if outcome not in clinical:

@@ -44,6 +44,7 @@ def _version(backend: str) -> str:
 
 def _cases(cohort, ids) -> Iterable[tuple[str, Any]]:
     """(case id, Dataset or the exception opening it raised)."""
+    ids = [ids] if isinstance(ids, str) else ids  # one case id, not its characters
     if hasattr(cohort, "case") and hasattr(cohort, "ids"):
         for case in (cohort.ids if ids is None else ids):
             try:

@@ -149,3 +149,11 @@ def test_case_failure_is_a_radlab_error():
     exc = CaseFailure("mask 'tumour' is empty", "/data/x/tumour.nii.gz", case="x")
     assert isinstance(exc, RadlabError) and exc.exit_code == EXIT_FAILED_CASES
     assert (exc.file, exc.case) == ("/data/x/tumour.nii.gz", "x")
+
+
+def test_one_case_id_given_as_a_string_is_one_case():
+    """``ids="p10"`` is one case id, not the ids "p", "1" and "0" (each would be an unknown-case error row)."""
+    cases = [("p10", _case("p10")), ("p", _case("p", seed=1))]
+    df = extract(cases, SMALL, ids="p10", scheduler="sync", cache=False, progress=False)
+    assert list(df.index) == ["p10"] and errors(df).empty
+    assert df.loc["p10", MEAN] == extract(cases[:1], SMALL, scheduler="sync", cache=False, progress=False).loc["p10", MEAN]

@@ -115,3 +115,11 @@ def test_demo_signature_keeps_its_auc_and_falls_to_chance_on_the_controls(catalo
     assert t.loc["shuffled_roi", "auc"] == pytest.approx(t.loc["original", "auc"], abs=1e-12)
     pd.testing.assert_series_equal(result.workflows["shuffled_roi"].selected.frequency,
                                    result.workflows["original"].selected.frequency)
+
+
+def test_one_control_given_as_a_string_is_one_control():
+    """``controls="moved_roi"`` names one control: the check reaches the outcome, not a control named 'm'."""
+    from radlab.features import run_negative_controls
+
+    with pytest.raises(InputError, match="The 'outcome' parameter of run_negative_controls"):
+        run_negative_controls([], pd.DataFrame(), outcome="pcr", controls="moved_roi")
