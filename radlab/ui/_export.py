@@ -9,13 +9,17 @@ import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (registers the bokeh backend)
 import pandas as pd
 import panel as pn
 
-__all__ = ["export_figure", "export_html", "page_figures"]
+if TYPE_CHECKING:
+    from bokeh.model import Model
+
+__all__ = ["export_figure", "export_html", "inline_stylesheets", "page_figures"]
 
 CHROMIUM = os.environ.get("RADLAB_CHROMIUM", "/usr/bin/chromium")
 
@@ -49,7 +53,7 @@ def export_html(figures: dict, path: str | Path, *, title: str = "radlab") -> Pa
     doc = Document()
     root = pn.Column(*items).get_root(doc)
     doc.add_root(root)
-    _inline_stylesheets(root)
+    inline_stylesheets(root)
     path = Path(path)
     save(doc, path, resources="inline", title=title, embed=False)
     # Panel's template links its favicons from a CDN: drop them so opening the file requests nothing
@@ -58,9 +62,10 @@ def export_html(figures: dict, path: str | Path, *, title: str = "radlab") -> Pa
     return path
 
 
-def _inline_stylesheets(root) -> None:
+def inline_stylesheets(root: Model) -> None:
     """Replace the stylesheets Panel links from its CDN (even in an inline save) by their text from the installed
-    Panel, so the page looks the same offline."""
+    Panel, in every model under ``root``, so the page looks the same offline (the standalone HTML of
+    :func:`export_html` and, through :func:`radlab.notebook`, every notebook output)."""
     from bokeh.models import ImportedStyleSheet, InlineStyleSheet, UIElement
 
     inlined: dict[str, InlineStyleSheet] = {}
@@ -72,7 +77,9 @@ def _inline_stylesheets(root) -> None:
         return inlined.setdefault(url, InlineStyleSheet(css=css))
 
     for model in root.select({"type": UIElement}):
-        model.stylesheets = [local(sheet) for sheet in model.stylesheets]
+        sheets = [local(sheet) for sheet in model.stylesheets]
+        if sheets != model.stylesheets:
+            model.stylesheets = sheets
 
 
 def _panel_css(url: str) -> str | None:

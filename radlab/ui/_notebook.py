@@ -7,7 +7,10 @@ are then embedded in the notebook's outputs, served by nobody, and the same outp
 nbconvert's HTML and in any viewer. Panel inlines its components' stylesheets only for objects it renders
 itself; figures shown through HoloViews' display hook keep links to cdn.holoviz.org, so this module also
 registers a Panel preprocessing hook that inlines them for every notebook output (not for served pages,
-which fetch their resources from their own server).
+which fetch their resources from their own server), with :func:`radlab.ui._export.inline_stylesheets`, the
+inlining that ``radlab export-html`` uses. Panel has no public setting for either: the hook list
+(``Viewable._preprocessing_hooks``) is Panel's own, and tests/ui/test_notebook_display.py fails if Panel stops
+calling it or starts inlining by itself.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ __all__ = ["notebook"]
 def _inline_stylesheets(viewable, root, changed=None, old_models=None) -> None:
     """Panel preprocessing hook: CDN stylesheet links -> inline stylesheets, outside a server session."""
     import panel as pn
-    from bokeh.models import UIElement
-    from panel.io.notebook import patch_inline_stylesheets
+
+    from radlab.ui._export import inline_stylesheets
 
     document = root.document
     if not pn.config.inline or (document is not None and document.session_context is not None):
         return
-    for model in root.select({"type": UIElement}):
-        patch_inline_stylesheets(model)
+    inline_stylesheets(root)
 
 
 def notebook(*extensions: str) -> None:

@@ -50,6 +50,32 @@ def test_without_the_setup_pages_link_to_the_cdn(page_inputs):
     assert any(u.startswith("https://cdn.holoviz.org/") for u in stylesheet_urls(build_page("roc", page_inputs)))
 
 
+def holoviews_output(obj) -> str:
+    """What HoloViews' notebook display hook writes for ``obj`` (its MIME bundle, as text)."""
+    import json
+
+    from holoviews.ipython.display_hooks import render
+
+    data, _ = render(obj)
+    return json.dumps(data)
+
+
+def test_holoviews_figures_render_offline_in_a_notebook(in_notebook):
+    import holoviews as hv
+
+    assert "cdn.holoviz.org" not in holoviews_output(hv.Curve([1, 2, 3]))
+
+
+def test_holoviews_display_hook_links_to_the_cdn_even_inline():
+    """The control: with everything inlined but without radlab.notebook()'s hook, HoloViews' display hook still
+    links Panel's CSS to cdn.holoviz.org (when Panel stops doing so, the hook can go)."""
+    import holoviews as hv
+    import panel as pn
+
+    with pn.config.set(inline=True):
+        assert "cdn.holoviz.org" in holoviews_output(hv.Curve([1, 2, 3]))
+
+
 @pytest.fixture
 def fake_itkwidgets(monkeypatch):
     """Install a stand-in itkwidgets of a given version and viewer address; returns the calls to its view()."""
