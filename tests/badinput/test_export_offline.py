@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ui.ui_helpers import chromium, saliency_inputs
+
 pytestmark = pytest.mark.ui
 
 PAGES = ("cohort", "roc", "survival", "calibration", "saliency", "harmonisation", "shap")
@@ -39,25 +41,6 @@ def synthetic_predictions(seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _saliency():
-    """A tiny 3D CNN on a synthetic grid whose signal lives in a known box (the mask)."""
-    import torch
-    import xarray as xr
-
-    from radlab.dl import ResNet
-
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(4, 1, 6, 16, 16)).astype("float32")
-    mask = np.zeros((4, 6, 16, 16), np.uint8)
-    mask[:, 2:4, 5:10, 6:11] = 1
-    x[1::2, 0] += 2.0 * mask[1::2]
-    cases = ["S001", "S002", "S003", "S004"]
-    images = xr.DataArray(x, dims=("case", "channel", "z", "y", "x"), coords={"case": cases, "channel": ["T2w"]})
-    masks = xr.DataArray(mask, dims=("case", "z", "y", "x"), coords={"case": cases})
-    return {"model": ResNet(1, dim=3, widths=(4, 8)).eval(), "images": images, "masks": masks}
-
-
 @pytest.fixture(scope="module")
 def inputs(catalog):
     from sklearn.linear_model import LogisticRegression
@@ -75,19 +58,13 @@ def inputs(catalog):
     return PageInputs(catalog.path, pseudonymiser=Pseudonymiser("test-salt"), predictions=synthetic_predictions(),
                       harmonisation={"features": X, "batch": batch},
                       shap={"pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), "X": X},
-                      saliency=_saliency())
+                      saliency=saliency_inputs())
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                          "--disable-background-networking", "--disable-component-update"])
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def open_offline(browser, path):

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ui_helpers import CHROMIUM, CHROMIUM_ARGS, SALT, free_port, wait_for_port
+import ui_helpers
+from ui_helpers import SALT, free_port, wait_for_port
 
 
 @pytest.fixture(scope="session")
@@ -47,28 +48,7 @@ def shap_inputs(catalog):
 @pytest.fixture(scope="session")
 def saliency_inputs():
     """A tiny 3D CNN and a synthetic grid whose signal lives in a known box (the 'tumour' mask)."""
-    import torch
-    import xarray as xr
-
-    from radlab.dl import ResNet
-
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(4, 1, 6, 16, 16)).astype("float32")
-    mask = np.zeros((4, 6, 16, 16), np.uint8)
-    mask[:, 2:4, 5:10, 6:11] = 1
-    y = np.array([0, 1, 0, 1], np.float32)
-    x[y == 1, 0] += 2.0 * mask[y == 1]
-    net = ResNet(1, dim=3, widths=(4, 8))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    for _ in range(15):
-        opt.zero_grad()
-        torch.nn.functional.binary_cross_entropy_with_logits(net(torch.as_tensor(x))[:, 0], torch.as_tensor(y)).backward()
-        opt.step()
-    cases = ["S001", "S002", "S003", "S004"]
-    images = xr.DataArray(x, dims=("case", "channel", "z", "y", "x"), coords={"case": cases, "channel": ["T2w"]})
-    masks = xr.DataArray(mask, dims=("case", "z", "y", "x"), coords={"case": cases})
-    return {"model": net.eval(), "images": images, "masks": masks}
+    return ui_helpers.saliency_inputs()
 
 
 @pytest.fixture(scope="session")
@@ -83,12 +63,8 @@ def page_inputs(catalog, predictions, batch_features, shap_inputs, saliency_inpu
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with ui_helpers.chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,57 @@
-"""Helpers shared by the UI tests (imported by conftest and the test modules)."""
+"""Helpers shared by the UI tests (imported by conftest and the test modules; tests/badinput and
+tests/notebooks import them as ``ui.ui_helpers``): Debian's Chromium through Playwright, a tiny saliency
+model, a free loopback port, pages with their problems collected."""
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SALT = "test-salt"
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's headless Chromium (``CHROMIUM``), launched through Playwright and closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def saliency_inputs() -> dict:
+    """The saliency page's inputs: a tiny 3D CNN trained a few steps on a synthetic grid whose signal lives in a
+    known box (the 'tumour' mask) of the positive cases."""
+    import numpy as np
+    import torch
+    import xarray as xr
+
+    from radlab.dl import ResNet
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1, 6, 16, 16)).astype("float32")
+    mask = np.zeros((4, 6, 16, 16), np.uint8)
+    mask[:, 2:4, 5:10, 6:11] = 1
+    y = np.array([0, 1, 0, 1], np.float32)
+    x[y == 1, 0] += 2.0 * mask[y == 1]
+    net = ResNet(1, dim=3, widths=(4, 8))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(15):
+        opt.zero_grad()
+        torch.nn.functional.binary_cross_entropy_with_logits(net(torch.as_tensor(x))[:, 0], torch.as_tensor(y)).backward()
+        opt.step()
+    cases = ["S001", "S002", "S003", "S004"]
+    images = xr.DataArray(x, dims=("case", "channel", "z", "y", "x"), coords={"case": cases, "channel": ["T2w"]})
+    masks = xr.DataArray(mask, dims=("case", "z", "y", "x"), coords={"case": cases})
+    return {"model": net.eval(), "images": images, "masks": masks}
 
 
 def free_port() -> int:
