@@ -90,18 +90,13 @@ def _predictions_arg(p) -> None:
 
 def _serve_kwargs(args) -> dict:
     """serve()'s options from the command line; refuses bad ones (one line, exit 2) before anything starts."""
-    from radlab.errors import InputError
-    from radlab.ui._serve import LOCAL_ADDRESSES, check_options
+    from radlab.ui._serve import check_options
 
     oauth = None
     if args.oauth_provider:
         oauth = {k: v for k, v in {"oauth_provider": args.oauth_provider, "oauth_key": args.oauth_key,
                                    "oauth_secret": args.oauth_secret, "oauth_redirect_uri": args.oauth_redirect_uri,
                                    "oauth_encryption_key": args.oauth_encryption_key}.items() if v}
-    if args.address not in LOCAL_ADDRESSES and not (args.basic_auth or oauth):
-        raise InputError(f"refusing to serve on {args.address!r} without authentication: pass --basic-auth "
-                         "(password or users JSON file) or --oauth-provider/--oauth-key/--oauth-secret, or bind to "
-                         "localhost")
     check_options(address=args.address, port=args.port, basic_auth=args.basic_auth, oauth=oauth,
                   num_procs=args.num_procs)
     return dict(catalog=args.catalog, address=args.address, port=args.port, basic_auth=args.basic_auth,

@@ -245,8 +245,9 @@ def check_options(*, address: str = "localhost", port: int = 5006, basic_auth: s
     """
     if address not in LOCAL_ADDRESSES and not (basic_auth or oauth):
         raise AuthRequiredError(
-            f"refusing to serve on {address!r} without authentication: pass basic_auth (a password or a users "
-            "file) or OAuth settings, or bind to localhost")
+            f"refusing to serve on {address!r} without authentication: pass basic_auth (--basic-auth: a password "
+            "or a users JSON file) or OAuth settings (--oauth-provider/--oauth-key/--oauth-secret), or bind to "
+            "localhost")
     if basic_auth is not None and oauth:
         raise InputError("pass either basic_auth or oauth settings, not both")
     if not isinstance(port, int) or not 1 <= port <= 65535:
