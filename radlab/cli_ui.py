@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from radlab.cli_args import at_least, output_file
 
 __all__ = ["add_parser"]
