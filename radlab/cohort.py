@@ -487,10 +487,10 @@ class Cohort:
         ``attrs["problems"]`` (records of case, file, problem; ``pd.DataFrame(acq.attrs["problems"])``).
         """
         headers, problems = self._read_headers(ids, progress)
-        rows = []
+        rows, images = [], set(self.images)  # once: self.images lists the cohort's ids
         for case, hs in headers.items():
             for var, h in hs.items():
-                if var not in self.images:
+                if var not in images:
                     continue
                 row = {"case": case, "image": var, "format": h.format, "nz": h.shape[0], "ny": h.shape[1], "nx": h.shape[2],
                        "spacing_x": h.spacing[0], "spacing_y": h.spacing[1], "spacing_z": h.spacing[2], **h.meta}
