@@ -46,7 +46,9 @@ def _deidentify(args) -> int:
           f"{len(result.skipped)} other files not copied")
     print(f"mapping (original -> pseudonym, {len(result.mapping)} rows) -> {result.mapping_path}: keep it apart, "
           "it re-identifies the data")
-    return 0
+    for problem in result.damaged:
+        print(f"damaged DICOM file, not copied: {problem}")
+    return EXIT_FAILED_CASES if result.damaged else 0
 
 
 def _ibsi(args) -> int:
@@ -98,7 +100,8 @@ def add_parser(subparsers) -> None:
                               description="PS3.15 Basic Application Level Confidentiality Profile with Retain Device "
                                           "Identity, Retain Patient Characteristics, Retain Longitudinal Temporal "
                                           "Information with Modified Dates and Clean Descriptors; UIDs remapped "
-                                          "consistently; a mapping table written apart.")
+                                          "consistently; a mapping table written apart. Exit 0: done, 1: damaged "
+                                          "DICOM files listed (not copied), 2: bad input (nothing written).")
     p.add_argument("src", help="folder of DICOM files")
     p.add_argument("dst", help="new folder for the de-identified files")
     p.add_argument("--mapping", default=None, help="mapping table to write (default <dst>.mapping.csv; outside dst)")

@@ -28,13 +28,15 @@ import os
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from radlab.errors import InputError
 from radlab.io._deid_table import OPTIONS, TABLE
+from radlab.io._dicom import _has_preamble
+from radlab.io._header import first_line
 
 __all__ = ["DeidResult", "deidentify", "deidentify_dataset"]
 
@@ -57,6 +59,7 @@ class DeidResult:
     mapping: pd.DataFrame  # kind (patient, date_offset_days, uid), original, pseudonym
     skipped: list[str]  # files without the DICOM preamble, not copied
     mapping_path: Path | None = None
+    damaged: list[str] = field(default_factory=list)  # "file (why)": DICOM files that could not be read, not copied
 
 
 class _Keys:
@@ -188,7 +191,9 @@ def deidentify(src: str | Path, dst: str | Path, *, mapping: str | Path | None =
     ``mapping`` (default ``<dst>.mapping.csv``, beside ``dst``; it must lie outside ``dst``) receives the
     original -> pseudonym table: PatientIDs, date offsets, UIDs. ``salt`` (default: random) keys pseudonyms,
     offsets and UIDs: give the same salt to de-identify more data consistently. Files without the DICOM preamble
-    are not copied (listed in ``skipped``).
+    are not copied (listed in ``skipped``), nor DICOM files that cannot be read or lack a SOPInstanceUID (listed
+    in ``damaged``). An existing mapping table is not overwritten, and a source without any readable DICOM file
+    is an :class:`~radlab.errors.InputError` (nothing written).
     """
     import pydicom
 
@@ -199,20 +204,30 @@ def deidentify(src: str | Path, dst: str | Path, *, mapping: str | Path | None =
     if mapping.resolve().is_relative_to(dst.resolve()) or dst.resolve().is_relative_to(src.resolve()):
         raise InputError(f"the mapping table {mapping} must lie outside the output {dst}, and the output outside "
                          f"the source {src}: the mapping is the key back to the patients, keep it apart", file=mapping)
-    if dst.exists() and any(dst.iterdir()):
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputError(f"{dst} is not empty; de-identify into a new folder", file=dst)
+    if mapping.exists():
+        raise InputError(f"the mapping table {mapping} already exists: it may be the only key back to an earlier "
+                         "de-identification; move it away or give another --mapping", file=mapping)
     options = {"retain_device": retain_device, "retain_patient": retain_patient, "modified_dates": modified_dates,
                "clean_descriptors": clean_descriptors}
     keys = _Keys(salt or secrets.token_hex(16))
-    rows, skipped, counters = [], [], {}
+    rows, skipped, damaged, counters = [], [], [], {}
     for folder, dirs, names in os.walk(src):
         dirs.sort()
         for name in sorted(names):
             path = Path(folder) / name
+            rel = str(path.relative_to(src))
             try:
+                if not _has_preamble(path):
+                    skipped.append(rel)
+                    continue
                 ds = pydicom.dcmread(path)
-            except Exception:  # not DICOM (no preamble) or damaged: not copied
-                skipped.append(str(path.relative_to(src)))
+            except Exception as exc:  # unreadable, or pydicom cannot parse it (it raises many types)
+                damaged.append(f"{rel} ({first_line(exc)})")
+                continue
+            if not ds.get("SOPInstanceUID"):  # pydicom reads a truncated file without a word
+                damaged.append(f"{rel} (no SOPInstanceUID: a truncated or damaged file)")
                 continue
             pseudonym = deidentify_dataset(ds, keys, options)
             study, series = (hashlib.blake2b(str(ds.get(k, "")).encode(), digest_size=4).hexdigest()
@@ -223,8 +238,11 @@ def deidentify(src: str | Path, dst: str | Path, *, mapping: str | Path | None =
             target = where / f"{counters[where]:05d}.dcm"
             ds.save_as(target)
             rows.append((str(path.relative_to(src)), str(target.relative_to(dst)), pseudonym))
+    if not rows:
+        raise InputError(f"{src}: no readable DICOM file to de-identify ({len(skipped)} other and {len(damaged)} "
+                         f"damaged files{': ' + ', '.join(damaged[:3]) if damaged else ''}); nothing written", file=src)
     table = pd.DataFrame([(k, o, p) for (k, o), p in keys.rows.items()], columns=["kind", "original", "pseudonym"])
     mapping.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(mapping, index=False)
     return DeidResult(files=pd.DataFrame(rows, columns=["source", "target", "patient"]), mapping=table,
-                      skipped=skipped, mapping_path=mapping)
+                      skipped=skipped, mapping_path=mapping, damaged=damaged)

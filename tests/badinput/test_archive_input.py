@@ -109,6 +109,9 @@ DEID_CASES = {
     "output-inside-source": (None, "must lie outside the output"),
     "output-not-empty": (None, "is not empty"),
     "source-missing": (None, "no such folder"),
+    "output-is-a-file": (None, "is not empty"),
+    "mapping-exists": ("{tmp}/old.mapping.csv", "already exists"),
+    "no-readable-dicom": (None, "no readable DICOM file"),
 }
 
 
@@ -123,13 +126,35 @@ def test_deidentify_refuses(kind, small_archive, tmp_path, capsys):
         (dst / "old.txt").write_text("x")
     elif kind == "source-missing":
         src = tmp_path / "nowhere"
-    args = ["deidentify", str(src), str(dst)] + (["--mapping", mapping.format(dst=dst)] if mapping else [])
+    elif kind == "output-is-a-file":
+        dst.write_text("x")
+    elif kind == "mapping-exists":
+        (tmp_path / "old.mapping.csv").write_text("kind,original,pseudonym\n")
+    elif kind == "no-readable-dicom":
+        src = tmp_path / "notes"
+        src.mkdir()
+        (src / "readme.txt").write_text("not DICOM")
+    mapping = mapping.format(dst=dst, tmp=tmp_path) if mapping else None
+    args = ["deidentify", str(src), str(dst)] + (["--mapping", mapping] if mapping else [])
     code = main(args)
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
-    assert not any(dst.rglob("*.dcm")) if dst.exists() else True
+    assert not any(dst.rglob("*.dcm")) if dst.is_dir() else True
     with pytest.raises(ValueError, match=words):
-        deidentify(src, dst, mapping=mapping.format(dst=dst) if mapping else None)
+        deidentify(src, dst, mapping=mapping)
+
+
+def test_deidentify_lists_a_damaged_file_and_copies_the_rest(small_archive, tmp_path, capsys):
+    """A truncated DICOM file (pydicom reads it without a word, no SOPInstanceUID) is listed, not copied; the
+    rest is de-identified; the exit code is 1."""
+    files = sorted(small_archive.rglob("*.dcm"))
+    files[0].write_bytes(files[0].read_bytes()[:200])
+    dst = tmp_path / "out"
+    code = main(["deidentify", str(small_archive), str(dst)])
+    out = capsys.readouterr().out
+    rel = str(files[0].relative_to(small_archive))
+    assert code == 1 and f"damaged DICOM file, not copied: {rel} (" in out
+    assert len(list(dst.rglob("*.dcm"))) == len(files) - 1
 
 
 def test_ibsi_unknown_configuration_and_case(catalog, capsys):
