@@ -55,6 +55,10 @@ class MaskViewer(pn.viewable.Viewer):
 
     @param.depends("case", watch=True)
     def _on_case(self):
+        if not self.masks:  # a case lacking every (optional) mask opens with no variable: nothing to slice
+            self.param.slice.bounds = (0, 0)
+            self.slice = 0
+            return
         ds = self.data
         n = ds.sizes["z"]
         self.param.slice.bounds = (0, n - 1)
@@ -73,6 +77,10 @@ class MaskViewer(pn.viewable.Viewer):
 
     @param.depends("case", "slice", "layout")
     def plot(self):
+        if not self.masks:
+            return hv.Text(0, 0, "none of the cohort's masks").opts(
+                title=f"{self.labels[self.case]}: this case has none of the cohort's masks", xaxis=None, yaxis=None,
+                frame_width=420, frame_height=200)
         label = f"{self.labels[self.case]} · slice {self.slice}"
         if self.layout == "overlaid":
             n = len(self.readers)

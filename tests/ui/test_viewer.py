@@ -91,3 +91,35 @@ def test_cohort_table_one_compares_training_and_external_centres(catalog):
     ref = (stats.mannwhitneyu(train, external) if skewed else stats.ttest_ind(train, external, equal_var=False)).pvalue
     assert table.loc[("age", ""), "p_value"] == pytest.approx(ref)
     assert table.loc[("sex", "F"), "test"] in ("chi-square", "Fisher exact")
+
+
+@pytest.mark.parametrize("empty_position", [0, 1], ids=["first-case", "chosen-case"])
+def test_mask_only_case_lacking_every_mask_is_shown_as_such(tmp_path, data_root, empty_position):
+    """A mask-only cohort whose masks are all optional: a case lacking every one opens with no variable; the
+    cohort page still opens (also when that case is the first) and says so for that case."""
+    import pandas as pd
+    import panel as pn
+
+    from radlab.catalog import Catalog
+
+    src = data_root / "lidc"
+    clinical = pd.read_csv(src / "clinical.csv").head(3)
+    for i, case in enumerate(clinical.case_id):
+        (tmp_path / "masks" / case).mkdir(parents=True)
+        for name in ("reader1", "reader2") if i != empty_position else ():
+            if (src / "masks" / case / f"{name}.nii.gz").exists():
+                (tmp_path / "masks" / case / f"{name}.nii.gz").write_bytes((src / "masks" / case / f"{name}.nii.gz").read_bytes())
+    clinical.to_csv(tmp_path / "clinical.csv", index=False)
+    (tmp_path / "catalog.yaml").write_text(
+        "cohorts:\n  m:\n    masks:\n      reader1: {path: 'masks/{case}/reader1.nii.gz', optional: true}\n"
+        "      reader2: {path: 'masks/{case}/reader2.nii.gz', optional: true}\n"
+        "    clinical: {path: clinical.csv, id: case_id}\n")
+    empty = clinical.case_id.iloc[empty_position]
+    page = CohortPage(Catalog(tmp_path / "catalog.yaml"), pseudonymiser=Pseudonymiser(enabled=False))
+    page._table.selection = [empty_position]
+    viewer = page.viewer
+    assert viewer.case == empty and viewer.masks == [] and viewer.slice == 0
+    assert viewer.plot().opts.get().kwargs["title"] == f"{empty}: this case has none of the cohort's masks"
+    assert pn.panel(viewer).get_root() is not None
+    page._table.selection = [2]  # a case with masks after it: the slice most readers marked
+    assert viewer.masks and viewer.slice == int(np.argmax(viewer.votes().sum(axis=(1, 2))))
