@@ -39,3 +39,13 @@ def catalog(data_root, tmp_path_factory):
     os.environ["RADLAB_DATA"] = str(data_root)
     os.environ["RADLAB_CACHE"] = str(tmp_path_factory.mktemp("radlab-cache"))
     return radlab.open_catalog(REPO / "data_catalog.yaml")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session, shared by the UI, notebook and export tests: Playwright's sync
+    API runs one instance at a time (a second inside the first's loop is refused)."""
+    from ui.ui_helpers import chromium
+
+    with chromium() as browser:
+        yield browser

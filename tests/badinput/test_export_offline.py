@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ui.ui_helpers import chromium, saliency_inputs
+from ui.ui_helpers import saliency_inputs
 
 pytestmark = pytest.mark.ui
 
@@ -59,12 +59,6 @@ def inputs(catalog):
                       harmonisation={"features": X, "batch": batch},
                       shap={"pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), "X": X},
                       saliency=saliency_inputs())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def open_offline(browser, path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 
 import numpy as np
 import pandas as pd
@@ -202,16 +201,15 @@ def test_masks_lie_on_the_scans_real_slice_positions(lidc, lidc_db):
     con.close()
 
 
-def test_build_is_cached_and_fast(tmp_path, lidc_db):
-    start = time.perf_counter()
+def test_build_is_cached(tmp_path, lidc_db):
+    """A second build of the same selection writes nothing (every file keeps its modification time); another
+    selection rebuilds. (How long a build takes is benchmarks/' business, not a test's.)"""
     root = build_lidc(tmp_path / "lidc", sqlite=lidc_db, patients=5, progress=False)
-    first = time.perf_counter() - start
-    stamp = (root / "clinical.csv").stat().st_mtime_ns
-    start = time.perf_counter()
+    stamps = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
     build_lidc(tmp_path / "lidc", sqlite=lidc_db, patients=5, progress=False)
-    assert time.perf_counter() - start < 0.5 < first and (root / "clinical.csv").stat().st_mtime_ns == stamp
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == stamps
     build_lidc(tmp_path / "lidc", sqlite=lidc_db, patients=6, progress=False)  # another selection: rebuilt
-    assert (root / "clinical.csv").stat().st_mtime_ns != stamp
+    assert (root / "clinical.csv").stat().st_mtime_ns != stamps[root / "clinical.csv"]
 
 
 # ------------------------------------------------------------------------------------------ mask-only cohort

@@ -1,5 +1,5 @@
-"""Notebook fixtures: the kernels' environment (tiny data folder, shared feature cache), Debian's Chromium
-through Playwright, and the folder the browser test keeps its screenshots and HTML in.
+"""Notebook fixtures: the kernels' environment (tiny data folder, shared feature cache) and the folder
+the browser test keeps its screenshots and HTML in (the browser is tests/conftest.py's).
 
 A module the test files import the fixtures from, not a conftest.py: tests/ui has a conftest.py too and,
 neither folder being a package, two modules named ``conftest`` clash when both folders are given to pytest."""
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from nbrun import REPO
-from ui.ui_helpers import chromium as launch_chromium
 
 ARTIFACTS = REPO / "build" / "test-artifacts" / "notebooks"
 
@@ -22,12 +21,6 @@ def notebook_env(catalog):
     """Environment of the notebook kernels: the tiny data folder and a session-shared feature cache."""
     return dict(os.environ, RADLAB_CATALOG=str(REPO / "data_catalog.yaml"),
                 RADLAB_DATA=os.environ["RADLAB_DATA"], RADLAB_CACHE=os.environ["RADLAB_CACHE"])
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with launch_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="session")

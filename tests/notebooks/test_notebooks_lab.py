@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from nbrun import NOTEBOOKS, to_html
-from notebook_fixtures import artifacts, chromium, notebook_env  # noqa: F401  (fixtures)
+from notebook_fixtures import artifacts, notebook_env  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.notebook, pytest.mark.ui, pytest.mark.slow]
 
@@ -117,7 +117,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, notebook_env):
-    server = Lab(tmp_path_factory.mktemp("lab"), notebook_env, IN_BROWSER)
+    """The kernels get an empty feature cache of their own: the survival notebook's extraction runs (and shows its
+    progress bar) whatever the other notebook tests cached before."""
+    folder = tmp_path_factory.mktemp("lab")
+    server = Lab(folder, dict(notebook_env, RADLAB_CACHE=str(folder / "cache")), IN_BROWSER)
     yield server
     server.stop()
 
@@ -165,8 +168,8 @@ def screenshot(page, path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", IN_BROWSER)
-def test_notebook_in_jupyterlab_offline(lab, chromium, artifacts, name):
-    page = offline_page(chromium, (f"{lab.origin}/", "data:", "blob:"))
+def test_notebook_in_jupyterlab_offline(lab, browser, artifacts, name):
+    page = offline_page(browser, (f"{lab.origin}/", "data:", "blob:"))
     try:
         start = time.perf_counter()
         page.goto(lab.url(name))
@@ -202,7 +205,7 @@ def test_notebook_in_jupyterlab_offline(lab, chromium, artifacts, name):
     # the executed notebook as `make notebooks` renders it: one HTML file that needs nobody else either
     html = artifacts / f"{name}.html"
     to_html(executed, html)
-    static = offline_page(chromium, ("file://", "data:", "blob:"))
+    static = offline_page(browser, ("file://", "data:", "blob:"))
     try:
         static.goto(html.as_uri())
         static.wait_for_selector("canvas", timeout=60_000)

@@ -1,6 +1,6 @@
 """UI fixtures: page inputs built in the tests (predictions from sklearn/sksurv models on the catalog's
-reference cohorts, synthetic batch features, a pipeline for SHAP, a tiny CNN), Debian's chromium driven by
-Playwright, a radlab server on loopback."""
+reference cohorts, synthetic batch features, a pipeline for SHAP, a tiny CNN), a radlab server on loopback
+(the browser is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -59,12 +59,6 @@ def page_inputs(catalog, predictions, batch_features, shap_inputs, saliency_inpu
     return PageInputs(catalog.path, pseudonymiser=Pseudonymiser(SALT), predictions=predictions,
                       harmonisation={"features": X, "batch": batch}, shap=dict(shap_inputs),
                       saliency=saliency_inputs)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with ui_helpers.chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")
