@@ -6,6 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, cumulative_dynamic_auc
 from sksurv.util import Surv
 
+from radlab.errors import InputError
 from radlab.evaluation import (
     RiskGroups,
     TimeDependentAuc,
@@ -41,6 +42,53 @@ def test_uno_matches_sksurv(survival_data, tau):
     ref = concordance_index_ipcw(Surv.from_arrays(e[tr].astype(bool), t[tr]),
                                  Surv.from_arrays(e[250:].astype(bool), t[250:]), x[250:])[0]
     assert ours == pytest.approx(ref, abs=1e-10)
+
+
+@pytest.mark.parametrize("data", ["simulated", "gbsg2"])
+def test_pair_counts_match_sksurv(survival_data, data):
+    """concordant, discordant, tied_risk and tied_time: scikit-survival's concordance_index_censored (exactly),
+    with tied risks and tied times present; on the real GBSG2 trial data, the Cox-like score pnodes."""
+    if data == "gbsg2":
+        from sksurv.datasets import load_gbsg2
+
+        X, y = load_gbsg2()
+        t, e, x = y["time"].astype(float), y["cens"].astype(int), X["pnodes"].to_numpy(float)
+    else:
+        t, e, x, _ = survival_data
+        x = np.round(x, 1)
+    r = concordance_index(t, e, x, n_bootstraps=0)
+    ref = concordance_index_censored(e.astype(bool), t, x)
+    assert (r.concordant, r.discordant, r.tied_risk, r.tied_time) == tuple(int(v) for v in ref[1:])
+    assert r.estimate == pytest.approx(ref[0], abs=1e-12) and r.n_strata == 1
+    assert r.tied_risk > 0 and r.tied_time >= 0
+
+
+def test_stratified_concordance_pools_pairs_within_strata(survival_data):
+    """R survival's concordance(Surv(t, e) ~ x + strata(g)): pairs within a stratum only, counts pooled, C =
+    (concordant + tied_risk / 2) / comparable pairs. Reference: scikit-survival's counts per stratum, pooled."""
+    t, e, x, g = survival_data
+    x = np.round(x, 1)
+    r = concordance_index(t, e, x, strata=np.array(["a", "b", "c"])[g], n_bootstraps=20, random_state=0)
+    parts = np.array([concordance_index_censored(e[g == k].astype(bool), t[g == k], x[g == k])[1:4]
+                      for k in range(3)]).sum(axis=0)
+    assert (r.concordant, r.discordant, r.tied_risk) == tuple(int(v) for v in parts) and r.n_strata == 3
+    assert r.estimate == pytest.approx((parts[0] + parts[2] / 2) / parts.sum(), abs=1e-12)
+    assert r.estimate != pytest.approx(concordance_index(t, e, x, n_bootstraps=0).estimate, abs=1e-6)
+    with pytest.raises(ValueError, match="'strata' has 3 values for 400 cases"):
+        concordance_index(t, e, x, strata=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"'strata' is missing for 1 case\(s\) \(first at position 0\)"):
+        concordance_index(t, e, x, strata=[None] + [1] * 399)
+    with pytest.raises(ValueError, match="no comparable pairs .* within a stratum"):
+        concordance_index([1, 2], [1, 1], [0.2, 0.1], strata=["a", "b"])
+
+
+def test_concordance_results_round_trip(survival_data, tmp_path):
+    from radlab.results import load
+
+    t, e, x, _ = survival_data
+    for result in (concordance_index(t, e, x, n_bootstraps=10, random_state=0),
+                   compare_concordance(t, e, x, -x, n_bootstraps=10, random_state=0)):
+        assert load(result.save(tmp_path / "c.json")) == result
 
 
 def test_bootstrap_ci_matches_loop(survival_data):
@@ -171,9 +219,10 @@ def test_frames_and_plots(survival_data):
 
     t, e, x, _ = survival_data
     td = TimeDependentAuc.from_survival(t, e, x, [1.0, 2.0], n_bootstraps=10, random_state=0, name="lp")
-    assert list(td.to_frame().columns) == ["model", "time", "auc", "lower", "upper"]
+    assert list(td.to_frame().columns) == ["model", "time", "auc", "lower", "upper", "mean_auc"]
+    assert (td.to_frame().mean_auc == td.mean_auc).all() and f"mean_auc={td.mean_auc:.3f}" in repr(td)
     assert isinstance(td.plot(), hv.Overlay)
-    assert concordance_index(t, e, x, n_bootstraps=10, random_state=0).to_frame().shape == (1, 7)
+    assert concordance_index(t, e, x, n_bootstraps=10, random_state=0).to_frame().shape == (1, 12)
     assert compare_concordance(t, e, x, -x, n_bootstraps=10, random_state=0).to_frame().loc[0, "difference"] > 0
 
 
@@ -188,7 +237,84 @@ def test_survival_decision_curve_bootstrap(survival_data):
     assert (m.nb_lower <= m.nb_upper).all() and dc.kind == "survival"
 
 
-def test_td_auc_bootstrap_equals_sksurv_on_each_resample():
+def _gbsg2_risk_per_time():
+    """GBSG2 (686 breast cancer patients) and a risk that changes with time: positive nodes at the first time,
+    tumour size at the second, low progesterone receptor at the third (integers, so with ties)."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    times = np.array([365.0, 1095.0, 1825.0])
+    risk = np.column_stack([X.pnodes, X.tsize, -X.progrec])
+    return y["time"], y["cens"], risk, times, y
+
+
+def test_td_auc_2d_risk_matches_sksurv():
+    t, e, risk, times, y = _gbsg2_risk_per_time()
+    td = TimeDependentAuc.from_survival(t, e, risk, times, n_bootstraps=20, random_state=0)
+    auc, mean_auc = cumulative_dynamic_auc(y, y, risk, times)
+    np.testing.assert_allclose(td.auc, auc, rtol=0, atol=1e-12)
+    assert abs(td.mean_auc - mean_auc) <= 1e-12
+    # sksurv's mean: the AUC(t) weighted by the drop of the Kaplan-Meier survival at each time
+    from sksurv.nonparametric import kaplan_meier_estimator
+
+    km_t, km_s = kaplan_meier_estimator(e, t)
+    s = km_s[np.searchsorted(km_t, times, side="right") - 1]
+    assert td.mean_auc == pytest.approx((auc * -np.diff(np.r_[1.0, s])).sum() / (1 - s[-1]), abs=1e-12)
+    one = [TimeDependentAuc.from_survival(t, e, risk[:, k], times) for k in range(3)]  # column j scores times[j]
+    assert [o.auc[k] for k, o in enumerate(one)] == pytest.approx(td.auc, abs=1e-12)
+    assert (td.lower <= td.auc).all() and (td.auc <= td.upper).all()
+    assert "mean_auc" in td.to_frame() and f"mean_auc={mean_auc:.3f}" in repr(td)
+
+
+def test_td_auc_2d_risk_column_count():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    with pytest.raises(InputError, match=r"The 'risk' parameter of TimeDependentAuc.from_survival must have one "
+                                         r"column per time \(2\) when 2-D. Got shape \(686, 3\) instead."):
+        TimeDependentAuc.from_survival(t, e, risk, times[:2])
+
+
+def test_td_auc_2d_risk_nan():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    risk[5, 1] = np.nan
+    with pytest.raises(InputError, match=r"The 'risk' parameter of TimeDependentAuc.from_survival must be finite "
+                                         r"\(no NaN/inf\). Got 1 non-finite value\(s\) instead"):
+        TimeDependentAuc.from_survival(t, e, risk, times)
+
+
+def test_td_auc_2d_risk_not_numbers():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    risk = risk.astype(object)
+    risk[0, 2] = "high"
+    with pytest.raises(InputError, match=r"The 'risk' parameter of TimeDependentAuc.from_survival must hold "
+                                         r"numbers. Got 1 value\(s\) that are not numbers \(e.g. 'high'\)"):
+        TimeDependentAuc.from_survival(t, e, risk, times)
+
+
+def test_td_auc_2d_risk_times_not_increasing():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    with pytest.raises(InputError, match=r"The 'times' parameter of TimeDependentAuc.from_survival must be "
+                                         r"increasing when 'risk' is 2-D \(column j scores times\[j\]\). "
+                                         r"Got \[1825.0, 1095.0, 365.0\] instead."):
+        TimeDependentAuc.from_survival(t, e, risk, times[::-1])
+
+
+def test_td_auc_risk_3d():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    with pytest.raises(InputError, match=r"The 'risk' parameter of TimeDependentAuc.from_survival must be 1-D \(one "
+                                         r"score per case\) or 2-D \(one column per time\). Got shape "
+                                         r"\(686, 3, 1\) instead."):
+        TimeDependentAuc.from_survival(t, e, risk[:, :, None], times)
+
+
+def test_td_auc_2d_risk_rows():
+    t, e, risk, times, _ = _gbsg2_risk_per_time()
+    with pytest.raises(InputError, match=r"The inputs of TimeDependentAuc.from_survival must have the same "
+                                         r"length. Got \{'durations': 686, 'risk': 685\} instead."):
+        TimeDependentAuc.from_survival(t, e, risk[1:], times)
+
+
+@pytest.mark.parametrize("risk_dims", [1, 2])
+def test_td_auc_bootstrap_equals_sksurv_on_each_resample(risk_dims):
     """The vectorised bootstrap gives, resample by resample, sksurv's cumulative_dynamic_auc (ties included)."""
     from sksurv.metrics import cumulative_dynamic_auc
     from sksurv.nonparametric import CensoringDistributionEstimator
@@ -199,7 +325,7 @@ def test_td_auc_bootstrap_equals_sksurv_on_each_resample():
     rng = np.random.default_rng(11)
     x = rng.normal(size=150)
     t, e = rng.exponential(np.exp(-x)), rng.random(150) < 0.7
-    r = np.round(x, 1)  # tied risks
+    r = np.round(x, 1) if risk_dims == 1 else np.column_stack([np.round(x, 1), np.round(x ** 2, 1)])  # ties
     times = np.percentile(t[e], [30, 60])
     train = Surv.from_arrays(e, t)
     ipcw = CensoringDistributionEstimator().fit(train).predict_ipcw(train)
