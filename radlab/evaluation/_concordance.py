@@ -149,11 +149,15 @@ def _prepare(durations, event_observed, owner, method, tau, train_durations, tra
     if train_durations is not None:
         train = survival_inputs(train_durations, train_event_observed, owner)
     row_w = _row_weights(t, e, method, tau, train)
-    if not any(b.any() for _, b, _ in _pair_blocks(t, e, row_w, codes, [])):
+    return t, e, row_w, codes
+
+
+def _check_pairs(total_b: float, owner: str, tau, codes) -> None:
+    """Refuse data without a comparable pair (known once the pair sums are taken: no extra pass over the pairs)."""
+    if total_b == 0:
         raise InputError(f"{owner}: no comparable pairs (no event before another case's follow-up ends"
                          f"{'' if tau is None else f' within tau={tau:g}'}"
-                         f"{'' if strata is None else ' within a stratum'}); the concordance index is undefined.")
-    return t, e, row_w, codes
+                         f"{' within a stratum' if codes.max() > 0 else ''}); the concordance index is undefined.")
 
 
 def _sums(t, e, row_w, strata, risks, w=None):
@@ -197,6 +201,7 @@ def concordance_index(durations, event_observed, risk, *, method: str = "harrell
     same_length(owner, durations=t, risk=r)
     w = resample_counts(np.random.default_rng(random_state), len(t), n_bootstraps) if n_bootstraps else None
     total_b, total_a, quad_b, quad_a = _sums(t, e, row_w, codes, [r], w)
+    _check_pairs(total_b, owner, tau, codes)
     est = float(total_a[0] / total_b)
     lo = hi = se = np.nan
     if n_bootstraps:
@@ -235,6 +240,7 @@ def compare_concordance(durations, event_observed, risk_a, risk_b, *, method: st
     same_length(owner, durations=t, risk_a=ra, risk_b=rb)
     w = resample_counts(np.random.default_rng(random_state), len(t), n_bootstraps)
     total_b, total_a, den, quad_a = _sums(t, e, row_w, codes, [ra, rb], w)
+    _check_pairs(total_b, owner, tau, codes)
     ca, cb = float(total_a[0] / total_b), float(total_a[1] / total_b)
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = (quad_a[0] - quad_a[1]) / den
